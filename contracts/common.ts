@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/** One error body for every route (REST, tRPC over HTTP, hand-mounted SSE). */
+export const ErrorCode = z.enum([
+  'bad_request',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'cancelled',
+  'timeout',
+  'upstream_error',
+  'unavailable',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorIssue = z
+  .object({
+    path: z.array(z.union([z.string(), z.number()])).describe('Where in the input the problem is'),
+    message: z.string(),
+  })
+  .meta({ id: 'ErrorIssue' });
+
+export const ErrorBody = z
+  .object({
+    error: z.string().describe('Human-readable message'),
+    code: ErrorCode,
+    issues: z.array(ErrorIssue).optional().describe('Validation problems, one per bad field'),
+    run_id: z.string().optional(),
+    session_id: z.string().optional(),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Usage = z
+  .object({
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    cache_read_input_tokens: z.number().int().nonnegative(),
+    cache_creation_input_tokens: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'Usage' });
+export type Usage = z.infer<typeof Usage>;
+
+export const RunStatus = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const ToolCall = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    input: z.unknown(),
+    output: z.string(),
+    is_error: z.boolean(),
+  })
+  .meta({ id: 'ToolCall' });
+export type ToolCall = z.infer<typeof ToolCall>;

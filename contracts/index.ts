@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './run.js';
+export * from './events.js';

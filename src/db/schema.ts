@@ -1,0 +1,61 @@
+import type { ColumnType } from 'kysely';
+
+/** JSON columns: text in SQLite, jsonb in PostgreSQL; written as JSON text, read through `Dialect.json`. */
+type Json = ColumnType<unknown, string, string>;
+/** Timestamps: ISO text in SQLite, timestamptz in PostgreSQL; read through `Dialect.time`. */
+type Time = ColumnType<string | Date, string, string>;
+
+export interface ThreadTable {
+  id: string;
+  agent_id: string;
+  title: string | null;
+  metadata: Json;
+  state: ColumnType<unknown, string | null, string | null>;
+  created_at: Time;
+  updated_at: Time;
+}
+
+export interface MessageTable {
+  id: string;
+  thread_id: string;
+  run_id: string | null;
+  /** Order within the thread (0, 1, …). */
+  position: number;
+  role: 'user' | 'assistant';
+  content: Json;
+  created_at: Time;
+}
+
+export interface RunTable {
+  id: string;
+  thread_id: string;
+  agent_id: string;
+  origin: string;
+  status: string;
+  input: Json;
+  stop_reason: string | null;
+  output: string | null;
+  usage: ColumnType<unknown, string | null, string | null>;
+  tool_calls: ColumnType<unknown, string | null, string | null>;
+  error: ColumnType<unknown, string | null, string | null>;
+  timeout_ms: number;
+  owner: string | null;
+  created_at: Time;
+  started_at: ColumnType<string | Date | null, string | null, string | null>;
+  finished_at: ColumnType<string | Date | null, string | null, string | null>;
+}
+
+export interface RunEventTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  data: Json;
+  created_at: Time;
+}
+
+export interface Database {
+  threads: ThreadTable;
+  messages: MessageTable;
+  runs: RunTable;
+  run_events: RunEventTable;
+}

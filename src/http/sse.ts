@@ -1,0 +1,77 @@
+import type { Response } from 'express';
+
+export interface SseOptions {
+  pingMs: number;
+  /** The ping frame, protocol-specific (a data frame or an SSE comment). */
+  ping: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * An SSE response: headers, periodic pings, and writes coalesced per tick
+ * (one syscall for a burst of events instead of one per event).
+ */
+export class SseStream {
+  private timer: NodeJS.Timeout | null;
+  private corked = false;
+  private closed = false;
+  private readonly closeListeners: Array<() => void> = [];
+
+  constructor(private readonly res: Response, private readonly opts: SseOptions) {
+    res.status(200);
+    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    res.setHeader('cache-control', 'no-cache, no-transform');
+    res.setHeader('connection', 'keep-alive');
+    res.setHeader('x-accel-buffering', 'no');
+    for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
+    res.flushHeaders();
+    res.on('close', () => this.onClosed());
+    this.timer = setInterval(() => this.write(opts.ping), opts.pingMs);
+    this.timer.unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** One `data:` frame (with `id:` when given). `data` must not contain newlines (JSON does not). */
+  send(data: string, id?: number): void {
+    this.write(id === undefined ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`);
+  }
+
+  write(raw: string): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
+    }
+    this.res.write(raw);
+  }
+
+  onClose(fn: () => void): void {
+    if (this.closed) fn();
+    else this.closeListeners.push(fn);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.res.end();
+    this.onClosed();
+  }
+
+  private stopPing(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPing();
+    for (const fn of this.closeListeners) fn();
+  }
+}

@@ -1,0 +1,221 @@
+import type { MessageCreateParamsStreaming, MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
+import Anthropic from '@anthropic-ai/sdk';
+import type { ToolCall, Usage } from '../../contracts/common.js';
+import type { RunEvent } from '../../contracts/events.js';
+import type { Agent } from '../agents.js';
+import { AppError } from '../errors.js';
+import type { NewMessage } from '../store/messages.js';
+import type { ModelClient } from './model.js';
+import type { ToolRegistry } from './tools/registry.js';
+
+export interface LoopContext {
+  runId: string;
+  threadId: string;
+  agent: Agent;
+  client: ModelClient;
+  tools: ToolRegistry;
+  toolTimeoutMs: number;
+  /** History including the new user turn. */
+  messages: MessageParam[];
+  signal: AbortSignal;
+  emit(event: RunEvent): void;
+  /** Stores a completed turn before the loop goes on, so a crash loses nothing already said. */
+  save(message: NewMessage): Promise<void>;
+}
+
+export interface LoopResult {
+  output: string;
+  stop_reason: string | null;
+  usage: Usage;
+  tool_calls: ToolCall[];
+}
+
+export const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+
+function addUsage(total: Usage, u: Usage): void {
+  total.input_tokens += u.input_tokens;
+  total.output_tokens += u.output_tokens;
+  total.cache_read_input_tokens += u.cache_read_input_tokens;
+  total.cache_creation_input_tokens += u.cache_creation_input_tokens;
+}
+
+/** Usage of one call: message_start's numbers, overridden by any that message_delta reports. */
+function mergeUsage(into: Usage, u: Record<string, unknown> | null | undefined): void {
+  if (!u) return;
+  for (const k of ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const) {
+    const v = u[k];
+    if (typeof v === 'number') into[k] = v;
+  }
+}
+
+type Block =
+  | { kind: 'text'; id: string; text: string }
+  | { kind: 'thinking'; id: string; thinking: string; signature: string }
+  | { kind: 'redacted'; data: string }
+  | { kind: 'tool'; id: string; name: string; json: string; input: unknown; valid: boolean };
+
+/** Sums usage for a run, including the usage of calls that failed part-way. */
+export class UsageMeter {
+  readonly total = zeroUsage();
+}
+
+/**
+ * The agent loop: stream a model turn, run the tools it asked for (concurrently),
+ * feed results back, until the model stops, max tokens, or max steps.
+ */
+export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise<LoopResult> {
+  const { agent, signal } = ctx;
+  const toolDefs = ctx.tools.definitions(agent.tools);
+  const allowed = new Set(agent.tools);
+  const toolCalls: ToolCall[] = [];
+  let output = '';
+  let stopReason: string | null = null;
+
+  for (let step = 1; step <= agent.maxSteps; step++) {
+    ctx.emit({ type: 'step.started', step });
+    const params: MessageCreateParamsStreaming = {
+      model: agent.model,
+      max_tokens: agent.maxTokens,
+      messages: ctx.messages,
+      stream: true,
+      ...(agent.system ? { system: agent.system } : {}),
+      ...(toolDefs.length ? { tools: toolDefs as MessageCreateParamsStreaming['tools'] } : {}),
+      ...(agent.temperature !== undefined && !agent.thinkingBudget ? { temperature: agent.temperature } : {}),
+      ...(agent.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: agent.thinkingBudget } } : {}),
+    };
+    const usage = zeroUsage();
+    const blocks: Block[] = [];
+    let messageId = `${ctx.runId}_${step}`;
+    try {
+      const stream = await ctx.client.messages.create(params, { signal });
+      for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
+        switch (ev.type) {
+          case 'message_start':
+            messageId = ev.message.id || messageId;
+            mergeUsage(usage, ev.message.usage as unknown as Record<string, unknown>);
+            break;
+          case 'content_block_start': {
+            const cb = ev.content_block;
+            const id = `${messageId}_${ev.index}`;
+            if (cb.type === 'text') {
+              blocks[ev.index] = { kind: 'text', id, text: '' };
+              ctx.emit({ type: 'text.start', id });
+              if (cb.text) {
+                (blocks[ev.index] as { text: string }).text = cb.text;
+                ctx.emit({ type: 'text.delta', id, delta: cb.text });
+              }
+            } else if (cb.type === 'thinking') {
+              blocks[ev.index] = { kind: 'thinking', id, thinking: '', signature: '' };
+              ctx.emit({ type: 'reasoning.start', id });
+            } else if (cb.type === 'redacted_thinking') {
+              blocks[ev.index] = { kind: 'redacted', data: cb.data };
+            } else if (cb.type === 'tool_use') {
+              blocks[ev.index] = { kind: 'tool', id: cb.id, name: cb.name, json: '', input: {}, valid: true };
+              ctx.emit({ type: 'tool.call.start', id: cb.id, name: cb.name });
+            }
+            break;
+          }
+          case 'content_block_delta': {
+            const b = blocks[ev.index];
+            if (!b) break;
+            const d = ev.delta;
+            if (d.type === 'text_delta' && b.kind === 'text') {
+              b.text += d.text;
+              ctx.emit({ type: 'text.delta', id: b.id, delta: d.text });
+            } else if (d.type === 'thinking_delta' && b.kind === 'thinking') {
+              b.thinking += d.thinking;
+              ctx.emit({ type: 'reasoning.delta', id: b.id, delta: d.thinking });
+            } else if (d.type === 'signature_delta' && b.kind === 'thinking') {
+              b.signature += d.signature;
+            } else if (d.type === 'input_json_delta' && b.kind === 'tool') {
+              b.json += d.partial_json;
+              if (d.partial_json) ctx.emit({ type: 'tool.call.delta', id: b.id, delta: d.partial_json });
+            }
+            break;
+          }
+          case 'content_block_stop': {
+            const b = blocks[ev.index];
+            if (!b) break;
+            if (b.kind === 'text') ctx.emit({ type: 'text.end', id: b.id });
+            else if (b.kind === 'thinking') ctx.emit({ type: 'reasoning.end', id: b.id, ...(b.signature ? { signature: b.signature } : {}) });
+            else if (b.kind === 'tool') {
+              try {
+                b.input = b.json.trim() === '' ? {} : JSON.parse(b.json);
+              } catch {
+                b.valid = false;
+                b.input = {};
+              }
+              ctx.emit({ type: 'tool.call.end', id: b.id, name: b.name, input: b.input });
+            }
+            break;
+          }
+          case 'message_delta':
+            stopReason = ev.delta.stop_reason ?? stopReason;
+            mergeUsage(usage, ev.usage as unknown as Record<string, unknown>);
+            break;
+        }
+      }
+    } catch (err) {
+      throw signal.aborted ? err : modelError(err);
+    } finally {
+      // Tokens spent on a call that failed part-way still count.
+      addUsage(meter.total, usage);
+    }
+
+    const content = blocks.filter(Boolean).flatMap((b): unknown[] => {
+      switch (b.kind) {
+        case 'text':
+          return b.text ? [{ type: 'text', text: b.text }] : [];
+        case 'thinking':
+          return [{ type: 'thinking', thinking: b.thinking, signature: b.signature }];
+        case 'redacted':
+          return [{ type: 'redacted_thinking', data: b.data }];
+        case 'tool':
+          return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
+      }
+    });
+    const assistant: NewMessage = { role: 'assistant', content };
+    if (content.length) {
+      await ctx.save(assistant);
+      ctx.messages.push(assistant as MessageParam);
+    }
+    output = blocks
+      .filter((b): b is Extract<Block, { kind: 'text' }> => b?.kind === 'text')
+      .map((b) => b.text)
+      .join('');
+    ctx.emit({ type: 'step.finished', step, stop_reason: stopReason, usage });
+
+    const calls = blocks.filter((b): b is Extract<Block, { kind: 'tool' }> => b?.kind === 'tool');
+    if (stopReason !== 'tool_use' || calls.length === 0) break;
+
+    const results = await Promise.all(
+      calls.map(async (c) => {
+        const r = c.valid
+          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId }, ctx.toolTimeoutMs)
+          : { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true };
+        ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
+        return r;
+      }),
+    );
+    signal.throwIfAborted();
+    toolCalls.push(...results);
+    const toolTurn: NewMessage = {
+      role: 'user',
+      content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
+    };
+    await ctx.save(toolTurn);
+    ctx.messages.push(toolTurn as MessageParam);
+    if (step === agent.maxSteps) stopReason = 'max_steps';
+  }
+  return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls };
+}
+
+/** Any failure of the model call or its stream is the upstream's: 502, with the provider's message (never credentials). */
+function modelError(err: unknown): AppError {
+  if (err instanceof Anthropic.APIError && err.status) {
+    const detail = (err.error as { error?: { message?: string } } | undefined)?.error?.message ?? err.message;
+    return new AppError('upstream_error', `model API error (HTTP ${err.status}): ${detail}`, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('upstream_error', `model API error: ${message}`, { cause: err });
+}

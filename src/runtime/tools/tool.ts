@@ -1,0 +1,13 @@
+export interface ToolContext {
+  signal: AbortSignal;
+  runId: string;
+  threadId: string;
+}
+
+/** A server-side tool: the model sees name/description/input_schema; `execute` runs it. */
+export interface Tool {
+  name: string;
+  description: string;
+  input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown };
+  execute(input: any, ctx: ToolContext): Promise<unknown>;
+}

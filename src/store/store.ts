@@ -1,0 +1,59 @@
+import type { Db } from '../db/dialect.js';
+import { migrate } from '../db/migrations.js';
+import { EventRepo } from './events.js';
+import { EventWriter } from './event-writer.js';
+import { MessageRepo } from './messages.js';
+import { RunRepo, type RunEnd, type RunRecord } from './runs.js';
+import { ThreadRepo } from './threads.js';
+
+/** Storage facade: the repositories plus the few writes that span tables. */
+export class Store {
+  readonly threads: ThreadRepo;
+  readonly messages: MessageRepo;
+  readonly runs: RunRepo;
+  readonly eventLog: EventRepo;
+  readonly events: EventWriter;
+
+  private constructor(readonly db: Db, onWriteError: (err: Error) => void) {
+    this.threads = new ThreadRepo(db);
+    this.messages = new MessageRepo(db);
+    this.runs = new RunRepo(db);
+    this.eventLog = new EventRepo(db);
+    this.events = new EventWriter(db, 25, onWriteError);
+  }
+
+  static async open(db: Db, onWriteError: (err: Error) => void = () => {}): Promise<Store> {
+    await migrate(db);
+    return new Store(db, onWriteError);
+  }
+
+  /** The thread is created on first use; the run starts as queued. */
+  async createRun(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
+    await this.threads.ensure(r.thread_id, r.agent_id, r.created_at);
+    await this.runs.create(r);
+  }
+
+  /** Events first (so a reader who sees the final status finds every event), then the run row. */
+  async finishRun(runId: string, threadId: string, end: RunEnd): Promise<void> {
+    await this.events.flush();
+    const now = new Date().toISOString();
+    await this.db.kysely
+      .updateTable('runs')
+      .set({
+        status: end.status,
+        stop_reason: end.stop_reason,
+        output: end.output,
+        usage: JSON.stringify(end.usage),
+        tool_calls: JSON.stringify(end.tool_calls),
+        error: end.error ? JSON.stringify(end.error) : null,
+        finished_at: now,
+      })
+      .where('id', '=', runId)
+      .execute();
+    await this.threads.touch(threadId, now);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+/** A fresh directory per test file, removed by `cleanup()`. */
+export function tempDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-server-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface TestServerOptions {
+  /** ANTHROPIC_BASE_URL; omit with `noCredentials`. */
+  modelUrl?: string;
+  env?: Record<string, string>;
+  /** Agents file contents (written to a temp file). */
+  agents?: unknown;
+  noCredentials?: boolean;
+  dbUrl?: string;
+}
+
+function buildEnv(opts: TestServerOptions, dir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
+    DATABASE_URL: opts.dbUrl ?? `sqlite:${join(dir, 'db.sqlite')}`,
+    ANTHROPIC_MAX_RETRIES: '0',
+    LOG_LEVEL: 'info',
+    ...(opts.noCredentials ? {} : { ANTHROPIC_API_KEY: 'sk-test-key', ANTHROPIC_BASE_URL: opts.modelUrl ?? 'http://127.0.0.1:9' }),
+    ...opts.env,
+  };
+  if (opts.agents) {
+    const file = join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify(opts.agents));
+    env.AGENTS_FILE = file;
+  }
+  return env;
+}
+
+/** The real server in this process, on an ephemeral port. */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<RunningServer & { dir: string; stop(): Promise<void> }> {
+  const tmp = tempDir();
+  const config = loadConfig(buildEnv(opts, tmp.dir), []);
+  const server = await startServer(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  return {
+    ...server,
+    dir: tmp.dir,
+    stop: async () => {
+      await server.close(0);
+      tmp.cleanup();
+    },
+  };
+}
+
+export interface SpawnedServer {
+  url: string;
+  proc: ChildProcess;
+  logs: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The real server as its own process (`node --import tsx src/main.ts`), for signals and crashes. */
+export async function spawnServer(opts: TestServerOptions & { dir: string }): Promise<SpawnedServer> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...buildEnv(opts, opts.dir) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  proc.stderr!.on('data', (d) => logs.push(String(d)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('')}`)), 30_000);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      logs.push(line);
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg === 'listening') {
+          clearTimeout(timer);
+          resolve(rec.url);
+        }
+      } catch {
+        /* not a log line */
+      }
+    });
+    void exited.then(() => reject(new Error(`server exited before listening:\n${logs.join('\n')}`)));
+  });
+  return { url, proc, logs, exited };
+}
