@@ -11,7 +11,7 @@ const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 export const RunEvent = z
   .discriminatedUnion('type', [
     e('run.started', { run_id: z.string(), thread_id: z.string(), agent_id: z.string() }),
-    e('step.started', { step: z.number().int() }),
+    e('step.started', { step: z.number().int(), message_id: z.string().describe('Id of the assistant message this step produces') }),
     e('text.start', { id: z.string() }),
     e('text.delta', { id: z.string(), delta: z.string() }),
     e('text.end', { id: z.string() }),

@@ -17,7 +17,7 @@ describe('lean API input validation', () => {
     await fake.close();
   });
 
-  const raw = (path: string, body: string | Buffer, contentType: string | null = 'application/json') =>
+  const raw = (path: string, body: string, contentType: string | null = 'application/json') =>
     fetch(`${server.url}${path}`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
   const cases: Array<[string, string, number, RegExp]> = [

@@ -127,7 +127,8 @@ describe('process lifecycle (spawned server)', () => {
     fake.enqueue({ content: [{ type: 'text', text: 'third answer' }] });
     const third = await postJson(`${srv.url}/v1/run`, { prompt: 'third', session_id: 'crash' });
     assert.equal(third.status, 200);
-    assert.deepEqual(fake.requests.at(-1)!.body.messages.map((m: any) => m.content[0].text), ['first', 'first answer', 'second', 'third']);
+    // The unanswered prompt and the new one reach the model as one user turn.
+    assert.deepEqual(fake.requests.at(-1)!.body.messages.map((m: any) => m.content.map((b: any) => b.text)), [['first'], ['first answer'], ['second', 'third']]);
     srv.proc.kill('SIGTERM');
     await srv.exited;
     tmp.cleanup();

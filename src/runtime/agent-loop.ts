@@ -4,9 +4,17 @@ import type { ToolCall, Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
 import type { ModelClient } from './model.js';
 import type { ToolRegistry } from './tools/registry.js';
+
+/** A tool the client executes (AG-UI frontend tools, AI SDK client-side tools). */
+export interface ClientTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+}
 
 export interface LoopContext {
   runId: string;
@@ -17,6 +25,9 @@ export interface LoopContext {
   toolTimeoutMs: number;
   /** History including the new user turn. */
   messages: MessageParam[];
+  clientTools: ClientTool[];
+  /** Extra system text for this run. */
+  context?: string;
   signal: AbortSignal;
   emit(event: RunEvent): void;
   /** Stores a completed turn before the loop goes on, so a crash loses nothing already said. */
@@ -28,6 +39,8 @@ export interface LoopResult {
   stop_reason: string | null;
   usage: Usage;
   tool_calls: ToolCall[];
+  /** The model called client tools: the run waits for their results in a later request. */
+  waiting?: boolean;
 }
 
 export const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
@@ -65,33 +78,39 @@ export class UsageMeter {
  */
 export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise<LoopResult> {
   const { agent, signal } = ctx;
-  const toolDefs = ctx.tools.definitions(agent.tools);
-  const allowed = new Set(agent.tools);
+  const clientNames = new Set(ctx.clientTools.map((t) => t.name));
+  // A client tool shadows a server tool of the same name: the client asked for it.
+  const toolDefs = [
+    ...ctx.tools.definitions(agent.tools.filter((n) => !clientNames.has(n))),
+    ...ctx.clientTools.map((t) => ({ name: t.name, description: t.description ?? '', input_schema: t.input_schema })),
+  ];
+  const allowed = new Set(agent.tools.filter((n) => !clientNames.has(n)));
+  const system = [agent.system, ctx.context].filter(Boolean).join('\n\n');
   const toolCalls: ToolCall[] = [];
   let output = '';
   let stopReason: string | null = null;
 
   for (let step = 1; step <= agent.maxSteps; step++) {
-    ctx.emit({ type: 'step.started', step });
+    // The assistant turn of this step is stored under this id; protocols use it as their message id.
+    const messageId = newId('msg');
+    ctx.emit({ type: 'step.started', step, message_id: messageId });
     const params: MessageCreateParamsStreaming = {
       model: agent.model,
       max_tokens: agent.maxTokens,
       messages: ctx.messages,
       stream: true,
-      ...(agent.system ? { system: agent.system } : {}),
+      ...(system ? { system } : {}),
       ...(toolDefs.length ? { tools: toolDefs as MessageCreateParamsStreaming['tools'] } : {}),
       ...(agent.temperature !== undefined && !agent.thinkingBudget ? { temperature: agent.temperature } : {}),
       ...(agent.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: agent.thinkingBudget } } : {}),
     };
     const usage = zeroUsage();
     const blocks: Block[] = [];
-    let messageId = `${ctx.runId}_${step}`;
     try {
       const stream = await ctx.client.messages.create(params, { signal });
       for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
         switch (ev.type) {
           case 'message_start':
-            messageId = ev.message.id || messageId;
             mergeUsage(usage, ev.message.usage as unknown as Record<string, unknown>);
             break;
           case 'content_block_start': {
@@ -174,7 +193,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
           return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
       }
     });
-    const assistant: NewMessage = { role: 'assistant', content };
+    const assistant: NewMessage = { id: messageId, role: 'assistant', content };
     if (content.length) {
       await ctx.save(assistant);
       ctx.messages.push(assistant as MessageParam);
@@ -188,10 +207,11 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const calls = blocks.filter((b): b is Extract<Block, { kind: 'tool' }> => b?.kind === 'tool');
     if (stopReason !== 'tool_use' || calls.length === 0) break;
 
+    const serverCalls = calls.filter((c) => !clientNames.has(c.name));
     const results = await Promise.all(
-      calls.map(async (c) => {
+      serverCalls.map(async (c) => {
         const r = c.valid
-          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId }, ctx.toolTimeoutMs)
+          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit }, ctx.toolTimeoutMs)
           : { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true };
         ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
         return r;
@@ -199,12 +219,16 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     );
     signal.throwIfAborted();
     toolCalls.push(...results);
-    const toolTurn: NewMessage = {
-      role: 'user',
-      content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
-    };
-    await ctx.save(toolTurn);
-    ctx.messages.push(toolTurn as MessageParam);
+    if (results.length) {
+      const toolTurn: NewMessage = {
+        role: 'user',
+        content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
+      };
+      await ctx.save(toolTurn);
+      ctx.messages.push(toolTurn as MessageParam);
+    }
+    // Client tools run elsewhere: stop here; their results arrive with the next request.
+    if (serverCalls.length < calls.length) return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, waiting: true };
     if (step === agent.maxSteps) stopReason = 'max_steps';
   }
   return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls };

@@ -1,35 +1,38 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
 
 type Block = { type: string; id?: string; tool_use_id?: string; [k: string]: unknown };
+type Turn = { role: 'user' | 'assistant'; content: Block[] };
 
 /**
- * Stored turns → the `messages` the model gets. A run that ended between a
- * tool call and its result (cancel, crash, timeout) would leave a tool_use
- * the API rejects; such calls get a synthetic error result here.
+ * Stored turns → the `messages` the model gets. Consecutive turns of one role
+ * are merged (a tool result and a new prompt may be stored separately), and a
+ * tool call left without a result (the run was cancelled, crashed, or the
+ * client never answered) gets a synthetic error result, which the API requires.
  */
 export function toModelMessages(stored: Array<{ role: 'user' | 'assistant'; content: unknown[] }>): MessageParam[] {
-  const out: MessageParam[] = [];
-  for (let i = 0; i < stored.length; i++) {
-    const m = stored[i];
-    const content = m.content as Block[];
-    if (content.length === 0) continue;
-    out.push({ role: m.role, content: content as MessageParam['content'] });
-    if (m.role !== 'assistant') continue;
-    const pending = content.filter((b) => b.type === 'tool_use').map((b) => b.id as string);
-    if (pending.length === 0) continue;
-    const next = stored[i + 1];
-    const answered = new Set(
-      next?.role === 'user' ? (next.content as Block[]).filter((b) => b.type === 'tool_result').map((b) => b.tool_use_id) : [],
-    );
-    const missing = pending.filter((id) => !answered.has(id));
-    if (missing.length === 0) continue;
-    const synthetic = missing.map((id) => ({ type: 'tool_result' as const, tool_use_id: id, content: 'the run ended before this tool returned', is_error: true }));
-    if (next?.role === 'user' && answered.size > 0) {
-      // Results must come first in the user turn that follows the tool calls.
-      stored[i + 1] = { role: 'user', content: [...synthetic, ...next.content] };
-    } else {
-      out.push({ role: 'user', content: synthetic });
-    }
+  const turns: Turn[] = [];
+  for (const m of stored) {
+    if (m.content.length === 0) continue;
+    const prev = turns[turns.length - 1];
+    if (prev?.role === m.role) prev.content = [...prev.content, ...(m.content as Block[])];
+    else turns.push({ role: m.role, content: m.content as Block[] });
   }
-  return out;
+  for (let i = 0; i < turns.length; i++) {
+    const t = turns[i];
+    if (t.role !== 'assistant') continue;
+    const calls = t.content.filter((b) => b.type === 'tool_use').map((b) => b.id as string);
+    if (calls.length === 0) continue;
+    const next = turns[i + 1];
+    const results = next?.content.filter((b) => b.type === 'tool_result') ?? [];
+    const answered = new Set(results.map((b) => b.tool_use_id));
+    const missing = calls
+      .filter((id) => !answered.has(id))
+      .map((id): Block => ({ type: 'tool_result', tool_use_id: id, content: 'no result: the run ended before this tool returned', is_error: true }));
+    const rest = next?.content.filter((b) => b.type !== 'tool_result') ?? [];
+    // Results first, in call order, then whatever else the user said.
+    const ordered = calls.map((id) => results.find((b) => b.tool_use_id === id) ?? missing.find((b) => b.tool_use_id === id)!);
+    if (next) next.content = [...ordered, ...rest];
+    else turns.push({ role: 'user', content: ordered });
+  }
+  return turns as MessageParam[];
 }

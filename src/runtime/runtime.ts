@@ -4,8 +4,9 @@ import { DEFAULT_TIMEOUT_MS } from '../../contracts/run.js';
 import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { NewMessage } from '../store/messages.js';
 import type { Store } from '../store/store.js';
-import { runAgentLoop, UsageMeter, type LoopResult } from './agent-loop.js';
+import { runAgentLoop, UsageMeter, type ClientTool, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
 import type { ModelClient } from './model.js';
@@ -15,7 +16,20 @@ import type { ToolRegistry } from './tools/registry.js';
 export interface StartRun {
   agentId: string;
   threadId?: string;
-  prompt: string;
+  /** A caller-chosen run id (AG-UI sends one); 409 if it is taken. */
+  runId?: string;
+  /** Shorthand for one user text turn. */
+  prompt?: string;
+  /**
+   * New turns to append before the model is called, in Anthropic's shape. A turn
+   * whose id is already in the thread is skipped, so clients that resend their
+   * whole history never duplicate it.
+   */
+  messages?: NewMessage[];
+  /** Tools the client executes: when the model calls one the run ends `waiting`. */
+  clientTools?: ClientTool[];
+  /** Extra system text for this run only (e.g. AG-UI `context`). */
+  context?: string;
   timeoutMs?: number;
   /** Which surface started it (api, stream, trpc, ag-ui, ai-sdk, a2a). */
   origin: string;
@@ -63,17 +77,20 @@ export class Runtime {
     const client = this.deps.client;
     if (!client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
 
-    const runId = newId('run');
+    const messages = [...(req.prompt !== undefined ? [{ role: 'user' as const, content: [{ type: 'text', text: req.prompt }] }] : []), ...(req.messages ?? [])];
+    const runId = req.runId ?? newId('run');
+    if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const now = new Date().toISOString();
-    await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input: { prompt: req.prompt }, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: now });
+    const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}) };
+    await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: now });
 
     const run = new LiveRun(runId, threadId, agent.id, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json));
     this.live.set(runId, run);
     const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
     run.emit({ type: 'run.started', run_id: runId, thread_id: threadId, agent_id: agent.id });
-    void this.execute(run, agent, client, req.prompt).finally(() => clearTimeout(timer));
+    void this.execute(run, agent, client, messages, req).finally(() => clearTimeout(timer));
     return run;
   }
 
@@ -85,7 +102,7 @@ export class Runtime {
     return true;
   }
 
-  private async execute(run: LiveRun, agent: Agent, client: ModelClient, prompt: string): Promise<void> {
+  private async execute(run: LiveRun, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun): Promise<void> {
     const { store, logger } = this.deps;
     const meter = new UsageMeter();
     let result: LoopResult | undefined;
@@ -94,9 +111,9 @@ export class Runtime {
       const release = await this.locks.acquire(run.threadId, run.signal);
       try {
         await store.runs.markRunning(run.runId);
+        // Appended only once the thread is ours, so concurrent runs' turns never interleave.
+        await store.messages.appendNew(run.threadId, run.runId, input);
         const history = await store.messages.list(run.threadId);
-        const user = { role: 'user' as const, content: [{ type: 'text', text: prompt }] };
-        await store.messages.append(run.threadId, run.runId, [user]);
         result = await runAgentLoop(
           {
             runId: run.runId,
@@ -105,7 +122,9 @@ export class Runtime {
             client,
             tools: this.deps.tools,
             toolTimeoutMs: this.deps.toolTimeoutMs,
-            messages: toModelMessages([...history, user]),
+            messages: toModelMessages(history),
+            clientTools: req.clientTools ?? [],
+            context: req.context,
             signal: run.signal,
             emit: (e) => run.emit(e),
             save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
@@ -127,7 +146,7 @@ export class Runtime {
     let status: RunStatus;
     let error: { code: string; message: string } | null = null;
     if (result && !reason) {
-      status = 'completed';
+      status = result.waiting ? 'waiting' : 'completed';
     } else if (reason === 'cancel') {
       status = 'cancelled';
     } else if (reason === 'timeout') {
@@ -143,7 +162,7 @@ export class Runtime {
     }
     const end = {
       status,
-      stop_reason: status === 'completed' ? (result?.stop_reason ?? null) : status === 'cancelled' ? 'cancelled' : null,
+      stop_reason: status === 'completed' || status === 'waiting' ? (result?.stop_reason ?? null) : status === 'cancelled' ? 'cancelled' : null,
       output: result?.output ?? '',
       usage,
       tool_calls: result?.tool_calls ?? [],

@@ -43,6 +43,16 @@ export class MessageRepo {
     return rows.map((r, i) => ({ ...r, content: messages[i].content }));
   }
 
+  /** Appends the turns whose ids the thread does not hold yet (clients resend their history). */
+  async appendNew(threadId: string, runId: string | null, messages: NewMessage[]): Promise<StoredMessage[]> {
+    const ids = messages.flatMap((m) => (m.id ? [m.id] : []));
+    if (ids.length === 0) return this.append(threadId, runId, messages);
+    const known = new Set(
+      (await this.db.kysely.selectFrom('messages').select('id').where('id', 'in', ids).execute()).map((r) => r.id),
+    );
+    return this.append(threadId, runId, messages.filter((m) => !m.id || !known.has(m.id)));
+  }
+
   async list(threadId: string): Promise<StoredMessage[]> {
     const rows = await this.db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).orderBy('position').execute();
     return rows.map((r) => ({ ...r, content: this.db.json<unknown[]>(r.content), created_at: this.db.time(r.created_at)! }));

@@ -67,11 +67,11 @@ export async function postSse(url: string, body: unknown): Promise<{ status: num
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const start = Date.now();
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as Exclude<T, false | null | undefined | 0 | ''>;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }

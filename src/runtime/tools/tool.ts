@@ -1,7 +1,11 @@
+import type { RunEvent } from '../../../contracts/events.js';
+
 export interface ToolContext {
   signal: AbortSignal;
   runId: string;
   threadId: string;
+  /** Lets a tool publish events of its own (e.g. state deltas). */
+  emit(event: RunEvent): void;
 }
 
 /** A server-side tool: the model sees name/description/input_schema; `execute` runs it. */
