@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson } from './helpers/http.js';
+import { dialects } from './helpers/databases.js';
 import { startTestServer } from './helpers/server.js';
 
 /** Records when the model was busy answering each prompt. */
@@ -16,13 +17,13 @@ function timeline(fake: FakeAnthropic, delayMs: number) {
   return spans;
 }
 
-describe('per-thread FIFO and cross-thread parallelism', () => {
+for (const dialect of dialects()) describe(`per-thread FIFO and cross-thread parallelism [${dialect}]`, () => {
   let fake: FakeAnthropic;
   let server: Awaited<ReturnType<typeof startTestServer>>;
 
   before(async () => {
     fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
+    server = await startTestServer({ dialect, modelUrl: fake.url });
   });
   after(async () => {
     await server.stop();

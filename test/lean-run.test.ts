@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson, postSse } from './helpers/http.js';
+import { dialects } from './helpers/databases.js';
 import { startTestServer } from './helpers/server.js';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 
-describe('POST /v1/run and /v1/run/stream', () => {
+for (const dialect of dialects()) describe(`POST /v1/run and /v1/run/stream [${dialect}]`, () => {
   let fake: FakeAnthropic;
   let server: Awaited<ReturnType<typeof startTestServer>>;
 
   before(async () => {
     fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url, env: { AGENTSDK_SSE_PING_MS: '100' } });
+    server = await startTestServer({ dialect, modelUrl: fake.url, env: { AGENTSDK_SSE_PING_MS: '100' } });
   });
   after(async () => {
     await server.stop();

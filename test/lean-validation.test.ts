@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson } from './helpers/http.js';
+import { dialects } from './helpers/databases.js';
 import { startTestServer } from './helpers/server.js';
 
-describe('lean API input validation', () => {
+for (const dialect of dialects()) describe(`lean API input validation [${dialect}]`, () => {
   let fake: FakeAnthropic;
   let server: Awaited<ReturnType<typeof startTestServer>>;
 
   before(async () => {
     fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
+    server = await startTestServer({ dialect, modelUrl: fake.url });
   });
   after(async () => {
     await server.stop();

@@ -34,7 +34,8 @@ export function leanRoutes(runtime: Runtime, opts: { ssePingMs: number }): Route
     // The run goes on when the client leaves; only the subscription ends.
     const unsubscribe = run.subscribe((e) => {
       sse.send(leanFrame(e, run.threadId, run.runId), e.seq);
-      if (e.event.type === 'run.finished' || e.event.type === 'run.error') sse.end();
+      // End once the run is stored, so a client that reads it next sees its final state.
+      if (e.event.type === 'run.finished' || e.event.type === 'run.error') void run.done.then(() => sse.end());
     });
     sse.onClose(unsubscribe);
   });

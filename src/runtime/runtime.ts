@@ -79,18 +79,24 @@ export class Runtime {
 
     const messages = [...(req.prompt !== undefined ? [{ role: 'user' as const, content: [{ type: 'text', text: req.prompt }] }] : []), ...(req.messages ?? [])];
     const runId = req.runId ?? newId('run');
-    if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const now = new Date().toISOString();
-    const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}) };
-    await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: now });
-
     const run = new LiveRun(runId, threadId, agent.id, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json));
+    // Take the place in the thread's queue before any await, so arrival order is run order.
+    const turn = this.locks.acquire(threadId, run.signal);
+    try {
+      if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
+      const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}) };
+      await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() });
+    } catch (err) {
+      run.controller.abort('cancel');
+      void turn.then((release) => release(), () => {});
+      throw err;
+    }
     this.live.set(runId, run);
     const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
     run.emit({ type: 'run.started', run_id: runId, thread_id: threadId, agent_id: agent.id });
-    void this.execute(run, agent, client, messages, req).finally(() => clearTimeout(timer));
+    void this.execute(run, turn, agent, client, messages, req).finally(() => clearTimeout(timer));
     return run;
   }
 
@@ -102,13 +108,13 @@ export class Runtime {
     return true;
   }
 
-  private async execute(run: LiveRun, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun): Promise<void> {
+  private async execute(run: LiveRun, turn: Promise<() => void>, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun): Promise<void> {
     const { store, logger } = this.deps;
     const meter = new UsageMeter();
     let result: LoopResult | undefined;
     let failure: unknown;
     try {
-      const release = await this.locks.acquire(run.threadId, run.signal);
+      const release = await turn;
       try {
         await store.runs.markRunning(run.runId);
         // Appended only once the thread is ours, so concurrent runs' turns never interleave.

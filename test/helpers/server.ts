@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { testDatabase, type Dialect } from './databases.js';
 
 /** A fresh directory per test file, removed by `cleanup()`. */
 export function tempDir(): { dir: string; cleanup(): void } {
@@ -41,15 +42,17 @@ function buildEnv(opts: TestServerOptions, dir: string): Record<string, string> 
 }
 
 /** The real server in this process, on an ephemeral port. */
-export async function startTestServer(opts: TestServerOptions = {}): Promise<RunningServer & { dir: string; stop(): Promise<void> }> {
+export async function startTestServer(opts: TestServerOptions & { dialect?: Dialect } = {}): Promise<RunningServer & { dir: string; stop(): Promise<void> }> {
   const tmp = tempDir();
-  const config = loadConfig(buildEnv(opts, tmp.dir), []);
+  const db = await testDatabase(opts.dialect ?? 'sqlite', tmp.dir);
+  const config = loadConfig(buildEnv({ dbUrl: db.url, ...opts }, tmp.dir), []);
   const server = await startServer(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   return {
     ...server,
     dir: tmp.dir,
     stop: async () => {
       await server.close(0);
+      await db.drop();
       tmp.cleanup();
     },
   };
