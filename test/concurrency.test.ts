@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { postJson } from './helpers/http.js';
+import { postJson, waitFor } from './helpers/http.js';
 import { dialects } from './helpers/databases.js';
 import { startTestServer } from './helpers/server.js';
 
@@ -35,11 +35,12 @@ for (const dialect of dialects()) describe(`per-thread FIFO and cross-thread par
     const spans = timeline(fake, 60);
     let maxInflight = 0;
     const probe = setInterval(() => (maxInflight = Math.max(maxInflight, fake.inflight())), 5);
-    // Sent in order: each request is on the wire before the next starts.
+    // Sent in order: each request has reached the server before the next is sent
+    // (separate connections could otherwise overtake each other on the way).
     const pending: Array<Promise<{ status: number; body: any }>> = [];
     for (let i = 0; i < 10; i++) {
       pending.push(postJson(`${server.url}/v1/run`, { prompt: `p${i}`, session_id: 'fifo' }));
-      await new Promise((r) => setTimeout(r, 5));
+      await waitFor(async () => (await server.store.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', 'fifo').execute()).length === i + 1, 5000, `request ${i} to arrive`);
     }
     const results = await Promise.all(pending);
     clearInterval(probe);

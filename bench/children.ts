@@ -1,0 +1,77 @@
+// Child processes that announce their URL as a JSON line on stdout, and their cleanup.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface Child {
+  name: string;
+  url: string;
+  proc: ChildProcess;
+  pid: number;
+}
+
+const children = new Set<ChildProcess>();
+
+/**
+ * Runs `node --import tsx <script>` and resolves with the URL from the first stdout line that
+ * `pickUrl` accepts. stdout is read to the end afterwards so a chatty child never blocks on a full pipe.
+ */
+export function spawnNode(
+  name: string,
+  script: string,
+  opts: { cwd: string; env: NodeJS.ProcessEnv; pickUrl: (record: any) => string | undefined; timeoutMs?: number },
+): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+
+  const tail: string[] = [];
+  return new Promise<Child>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} ${why}${tail.length ? `; last output:\n${tail.join('\n')}` : ''}`));
+    };
+    const timer = setTimeout(() => fail(`did not announce its URL within ${(opts.timeoutMs ?? 30_000) / 1000} s`), opts.timeoutMs ?? 30_000);
+    proc.once('error', (err) => fail(`could not start: ${err.message}`));
+    proc.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`}) before announcing its URL`));
+
+    let announced = false;
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (announced) return;
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      let url: string | undefined;
+      try {
+        url = opts.pickUrl(JSON.parse(line));
+      } catch {
+        return; // not JSON
+      }
+      if (!url) return;
+      announced = true;
+      clearTimeout(timer);
+      resolve({ name, url, proc, pid: proc.pid! });
+    });
+  });
+}
+
+export function isAlive(child: Child): boolean {
+  return child.proc.exitCode === null && child.proc.signalCode === null;
+}
+
+/** SIGTERM every child, SIGKILL whichever is still there after `graceMs`. */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  const alive = [...children];
+  const exited = alive.map((p) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r()))));
+  for (const p of alive) p.kill('SIGTERM');
+  const timer = setTimeout(() => alive.forEach((p) => p.kill('SIGKILL')), graceMs);
+  await Promise.all(exited);
+  clearTimeout(timer);
+}
+
+// Last resort when the bench dies without reaching stopAll (uncaught error, process.exit).
+process.on('exit', () => {
+  for (const p of children) p.kill('SIGKILL');
+});

@@ -1,0 +1,29 @@
+// Per-process CPU time and peak memory from /proc (Linux only).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+function clockTicksPerSecond(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+const TICKS_PER_SECOND = clockTicksPerSecond();
+
+/** utime + stime of the whole process (all threads), in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces and parentheses; fields after it are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15: utime, stime
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** Peak resident set size since the process started (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}

@@ -1,0 +1,114 @@
+// npm run bench [-- --duration 10 --connections 1,50 --db postgres://… --json]
+// The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isAlive, spawnNode, stopAll, type Child } from './children.js';
+import { measure, probe, ROUTES, warmUp, type Cell } from './load.js';
+import { table } from './report.js';
+
+const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--connections 1,50] [--db postgres://…] [--json]';
+
+function parseFlags() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        duration: { type: 'string', default: '10' },
+        connections: { type: 'string', default: '1,50' },
+        db: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    const duration = Number(values.duration);
+    const connections = values.connections.split(',').map(Number);
+    if (duration > 0 && connections.every((c) => Number.isInteger(c) && c > 0)) return { ...values, duration, connections };
+  } catch (err) {
+    console.error((err as Error).message);
+  }
+  console.error(USAGE);
+  process.exit(2);
+}
+const flags = parseFlags();
+const { duration } = flags;
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
+const databaseUrl = flags.db ?? process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'bench.sqlite')}`;
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  stopping = true;
+  await stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(130));
+process.on('SIGTERM', () => void shutdown(143));
+
+/** The inherited environment without anything that would change how the children behave. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(ANTHROPIC_|AGENTSDK_|AGENTS_FILE$|DATABASE_URL$|LOG_LEVEL$)/.test(key)) delete env[key];
+  }
+  return env;
+}
+
+async function main(): Promise<void> {
+  const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });
+  const upstream = { ANTHROPIC_API_KEY: 'bench', ANTHROPIC_BASE_URL: fake.url };
+  const targets: Child[] = [
+    await spawnNode('server', 'src/main.ts', {
+      cwd: root,
+      env: {
+        ...baseEnv(),
+        ...upstream,
+        AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
+        DATABASE_URL: databaseUrl,
+        LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
+        AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
+      },
+      pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined),
+    }),
+    await spawnNode('bare proxy', 'bench/bare-proxy.ts', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url }),
+  ];
+
+  const cells: Cell[] = [];
+  for (const target of targets) {
+    await probe(target);
+    await warmUp(target);
+    for (const route of ROUTES) {
+      for (const c of flags.connections) {
+        for (const child of [fake, target]) {
+          if (!isAlive(child)) throw new Error(`${child.name} exited during the bench`);
+        }
+        const cell = await measure(target, route, c, duration);
+        console.error(`${target.name} POST ${route} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s`);
+        cells.push(cell);
+      }
+    }
+  }
+
+  const meta = {
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} CPUs)`,
+    date: new Date().toISOString(),
+    database: databaseUrl.startsWith('sqlite:') ? 'sqlite (temp file)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
+    durationS: duration,
+  };
+  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | ${duration} s per cell after a 2 s warm-up at c=10\n`);
+  console.log(table(cells));
+  if (flags.json) console.log(JSON.stringify({ meta, cells }));
+}
+
+main().then(
+  () => shutdown(0),
+  (err) => {
+    if (stopping) return;
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    return shutdown(1);
+  },
+);
