@@ -1,6 +1,20 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Id } from '../contracts/run.js';
+
+export type ToolPolicy = 'allow' | 'ask' | 'deny';
+const Policy = z.enum(['allow', 'ask', 'deny']);
+/** Options any tool takes in the agents file; `timeout_ms` overrides AGENTSDK_TOOL_TIMEOUT_MS for it. */
+const ToolOptions = { policy: Policy.optional(), timeout_ms: z.number().int().min(1).max(3_600_000).optional() };
+const ToolEntry = z.union([Policy, z.strictObject(ToolOptions)]);
+/** MCP server: a stdio command or a streamable HTTP URL; `policy` is the default for its tools. */
+const McpStdio = z.strictObject({ command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional(), cwd: z.string().optional(), ...ToolOptions });
+const McpHttp = z.strictObject({ url: z.url({ protocol: /^https?$/ }), headers: z.record(z.string(), z.string()).optional(), ...ToolOptions });
+const McpServerSpec = z.union([McpStdio, McpHttp]);
+export type McpServerSpec = z.infer<typeof McpServerSpec>;
+/** Server names become tool-name prefixes (`<server>__<tool>`), so they stay short and plain. */
+const McpName = z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'MCP server names are 1-32 of a-z A-Z 0-9 _ -').refine((n) => !n.includes('__'), 'MCP server names must not contain "__"');
 
 /** Agents file (JSON): `{ "agents": { "<id>": { ...AgentSpec } } }`. */
 const AgentSpec = z.strictObject({
@@ -12,7 +26,10 @@ const AgentSpec = z.strictObject({
   max_tokens: z.number().int().min(1).max(1_000_000).optional(),
   temperature: z.number().min(0).max(1).optional(),
   thinking_budget: z.number().int().min(1024).optional(),
-  tools: z.array(z.string().min(1)).optional(),
+  tools: z.union([z.array(z.string().min(1)), z.record(z.string().min(1), ToolEntry)]).optional(),
+  mcp_servers: z.record(McpName, McpServerSpec).optional(),
+  /** Root of the file and shell tools; default AGENTSDK_WORKSPACE. */
+  workspace: z.string().min(1).optional(),
 });
 const AgentsFile = z.strictObject({ agents: z.record(Id, AgentSpec).refine((a) => Object.keys(a).length > 0, 'declare at least one agent') });
 
@@ -26,7 +43,29 @@ export interface Agent {
   maxTokens: number;
   temperature?: number;
   thinkingBudget?: number;
+  /** The tools offered to the model (policy allow or ask; deny is never offered). */
   tools: string[];
+  /** Policy per tool named in the agents file; a tool in `tools` without an entry is `allow`. */
+  toolPolicies?: Map<string, ToolPolicy>;
+  /** Per-tool timeout overrides (ms). */
+  toolTimeouts?: Map<string, number>;
+  /** Absolute root of the file and shell tools. */
+  workspace?: string;
+  mcpServers?: Record<string, McpServerSpec>;
+}
+
+/** Separates an MCP server's name from its tool's name in the name the model sees. */
+export const MCP_SEPARATOR = '__';
+
+/**
+ * The policy of a tool for an agent. TODO(approvals): `ask` is offered to the model and, until the
+ * approval flow exists, runs like `allow`; the runtime is meant to pause for a decision wherever
+ * this returns 'ask' (callers: ToolRegistry.run).
+ */
+export function policyOf(agent: Agent, toolName: string): ToolPolicy {
+  const explicit = agent.toolPolicies?.get(toolName);
+  if (explicit) return explicit;
+  return agent.tools.includes(toolName) ? 'allow' : 'deny';
 }
 
 export const DEFAULT_AGENT_ID = 'assistant';
@@ -49,8 +88,19 @@ export function defaultAgents(model: string): Map<string, Agent> {
   ]);
 }
 
-/** Loads and validates an agents file; throws an Error whose message names each bad key. */
-export function loadAgentsFile(path: string, defaultModel: string, knownTools: ReadonlySet<string>): Map<string, Agent> {
+export interface LoadOptions {
+  /** Default workspace root (AGENTSDK_WORKSPACE); relative roots resolve against the working directory. */
+  workspace?: string;
+  /** Tools a file may name that are switched off here (name → why): dropped with a warning. */
+  disabled?: ReadonlyMap<string, string>;
+  warn?(message: string): void;
+}
+
+/**
+ * Loads and validates an agents file; throws an Error whose message names each bad key.
+ * MCP tools (`<server>__<tool>`) are known only once their servers answer: see `withMcpTools`.
+ */
+export function loadAgentsFile(path: string, defaultModel: string, knownTools: ReadonlySet<string>, opts: LoadOptions = {}): Map<string, Agent> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -66,10 +116,35 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
     });
     throw new Error(`agents file ${path} is invalid:\n${lines.join('\n')}`);
   }
+  const invalid = (where: string, what: string) => new Error(`agents file ${path} is invalid:\n  ${where}: ${what}`);
   const agents = new Map<string, Agent>();
+  const mcpByName = new Map<string, string>();
   for (const [id, spec] of Object.entries(parsed.data.agents)) {
-    for (const tool of spec.tools ?? []) {
-      if (!knownTools.has(tool)) throw new Error(`agents file ${path} is invalid:\n  agents.${id}.tools: unknown tool "${tool}" (known: ${[...knownTools].join(', ')})`);
+    const servers = spec.mcp_servers ?? {};
+    for (const [name, server] of Object.entries(servers)) {
+      // One connection per server name: two agents naming it must mean the same server.
+      const key = JSON.stringify(server, ['command', 'args', 'env', 'cwd', 'url', 'headers']);
+      if ((mcpByName.get(name) ?? key) !== key) throw invalid(`agents.${id}.mcp_servers.${name}`, 'another agent declares a different server with this name');
+      mcpByName.set(name, key);
+    }
+    const entries: Array<[string, z.infer<typeof ToolEntry>]> = Array.isArray(spec.tools) ? spec.tools.map((t) => [t, 'allow']) : Object.entries(spec.tools ?? {});
+    const tools: string[] = [];
+    const toolPolicies = new Map<string, ToolPolicy>();
+    const toolTimeouts = new Map<string, number>();
+    for (const [tool, entry] of entries) {
+      const mcpServer = tool.includes(MCP_SEPARATOR) ? tool.slice(0, tool.indexOf(MCP_SEPARATOR)) : undefined;
+      if (!(mcpServer !== undefined && mcpServer in servers) && !knownTools.has(tool) && !opts.disabled?.has(tool)) {
+        throw invalid(`agents.${id}.tools`, `unknown tool "${tool}" (known: ${[...knownTools].join(', ')}${Object.keys(servers).length ? `, or <server>__<tool> for ${Object.keys(servers).join(', ')}` : ''})`);
+      }
+      const policy = typeof entry === 'string' ? entry : (entry.policy ?? 'allow');
+      if (opts.disabled?.has(tool) && policy !== 'deny') {
+        opts.warn?.(`agents.${id}.tools: "${tool}" ignored: ${opts.disabled.get(tool)}`);
+        continue;
+      }
+      toolPolicies.set(tool, policy);
+      if (typeof entry === 'object' && entry.timeout_ms) toolTimeouts.set(tool, entry.timeout_ms);
+      // MCP tools join `tools` in withMcpTools, once the server says it has them.
+      if (policy !== 'deny' && !mcpServer) tools.push(tool);
     }
     const maxTokens = spec.max_tokens ?? 4096;
     if (spec.thinking_budget !== undefined && spec.thinking_budget >= maxTokens) {
@@ -85,8 +160,35 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
       maxTokens,
       temperature: spec.temperature,
       thinkingBudget: spec.thinking_budget,
-      tools: spec.tools ?? [],
+      tools,
+      toolPolicies,
+      toolTimeouts,
+      workspace: resolve(spec.workspace ?? opts.workspace ?? 'workspace'),
+      ...(Object.keys(servers).length ? { mcpServers: servers } : {}),
     });
   }
   return agents;
+}
+
+/**
+ * Adds each agent's MCP tools (named `<server>__<tool>`) once the servers have listed them:
+ * the tool's own entry wins, then the server's `policy`, then allow. A server that is down
+ * contributes nothing; a tool the file names that the server lacks is reported.
+ */
+export function withMcpTools(agents: Map<string, Agent>, listed: ReadonlyMap<string, string[]>, warn: (message: string) => void): void {
+  for (const agent of agents.values()) {
+    for (const [server, spec] of Object.entries(agent.mcpServers ?? {})) {
+      const names = listed.get(server);
+      if (!names) continue;
+      for (const name of names) {
+        const policy = agent.toolPolicies?.get(name) ?? spec.policy ?? 'allow';
+        (agent.toolPolicies ??= new Map()).set(name, policy);
+        if (spec.timeout_ms && !agent.toolTimeouts?.has(name)) (agent.toolTimeouts ??= new Map()).set(name, spec.timeout_ms);
+        if (policy !== 'deny' && !agent.tools.includes(name)) agent.tools.push(name);
+      }
+      for (const name of agent.toolPolicies?.keys() ?? []) {
+        if (name.startsWith(`${server}${MCP_SEPARATOR}`) && !names.includes(name)) warn(`agents.${agent.id}.tools: MCP server "${server}" has no tool "${name.slice(server.length + 2)}"`);
+      }
+    }
+  }
 }

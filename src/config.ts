@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export interface Config {
@@ -7,12 +9,24 @@ export interface Config {
   /** Exactly one credential is passed to the SDK; the auth token wins when both are set. */
   credentials: { apiKey: string } | { authToken: string } | null;
   anthropicBaseUrl?: string;
+  /** `AGENTSDK_PUBLIC_URL`: the server's public base URL (A2A cards advertise it); default: each request's own host. */
+  publicUrl?: string;
   anthropicMaxRetries: number;
   databaseUrl: string;
   agentsFile?: string;
   shutdownGraceMs: number;
   ssePingMs: number;
   toolTimeoutMs: number;
+  /** `AGENTSDK_WORKSPACE` (absolute): default root of the file and shell tools. */
+  workspace: string;
+  /** `AGENTSDK_FETCH_ALLOW`: hosts (`name`, `*.suffix`), IPs and CIDRs http_fetch may reach although private. */
+  fetchAllow: string[];
+  /** `AGENTSDK_FETCH_MAX_BYTES`: response bodies are cut at this size. */
+  fetchMaxBytes: number;
+  /** `AGENTSDK_SHELL=on`: the shell tool exists only then. */
+  shellEnabled: boolean;
+  /** `AGENTSDK_MCP_START_TIMEOUT_MS`: how long an MCP server has to connect and list its tools. */
+  mcpStartTimeoutMs: number;
   logLevel: string;
   production: boolean;
 }
@@ -78,6 +92,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     }
   }
 
+  let publicUrl = env.AGENTSDK_PUBLIC_URL?.trim() || undefined;
+  if (publicUrl) {
+    try {
+      const u = new URL(publicUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+      publicUrl = publicUrl.replace(/\/+$/, '');
+    } catch {
+      problems.push(`AGENTSDK_PUBLIC_URL "${publicUrl}" must be an http(s) URL`);
+    }
+  }
+
   const token = env.ANTHROPIC_AUTH_TOKEN?.trim();
   const key = env.ANTHROPIC_API_KEY?.trim();
   const credentials = token ? { authToken: token } : key ? { apiKey: key } : null;
@@ -86,6 +111,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl) && !databaseUrl.endsWith('.sqlite') && !databaseUrl.endsWith('.db') && databaseUrl !== ':memory:') {
     problems.push(`DATABASE_URL "${redactUrl(databaseUrl)}" must be sqlite:<path>, a path ending in .sqlite/.db, :memory:, or postgres://…`);
   }
+
+  const fetchAllow = (env.AGENTSDK_FETCH_ALLOW ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  for (const entry of fetchAllow) {
+    if (!isAllowEntry(entry)) problems.push(`AGENTSDK_FETCH_ALLOW entry "${entry}" must be a host name, *.domain, an IP address or a CIDR such as 10.0.0.0/8`);
+  }
+
+  const shell = (env.AGENTSDK_SHELL ?? '').trim().toLowerCase();
+  if (!['', 'on', 'off', 'true', 'false', '1', '0'].includes(shell)) problems.push(`AGENTSDK_SHELL "${env.AGENTSDK_SHELL}" must be on or off`);
 
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL "${logLevel}" must be one of ${[...LOG_LEVELS].join(', ')}`);
@@ -96,17 +129,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     model,
     credentials,
     anthropicBaseUrl: baseUrl,
+    publicUrl,
     anthropicMaxRetries: int('ANTHROPIC_MAX_RETRIES', 2, 0),
     databaseUrl,
     agentsFile: flags.agents ?? (env.AGENTS_FILE?.trim() || undefined),
     shutdownGraceMs: int('AGENTSDK_SHUTDOWN_GRACE_MS', 30_000, 0),
     ssePingMs: int('AGENTSDK_SSE_PING_MS', 15_000, 10),
     toolTimeoutMs: int('AGENTSDK_TOOL_TIMEOUT_MS', 60_000, 1),
+    workspace: resolve(env.AGENTSDK_WORKSPACE?.trim() || 'workspace'),
+    fetchAllow,
+    fetchMaxBytes: int('AGENTSDK_FETCH_MAX_BYTES', 1_000_000, 1),
+    shellEnabled: ['on', 'true', '1'].includes(shell),
+    mcpStartTimeoutMs: int('AGENTSDK_MCP_START_TIMEOUT_MS', 20_000, 1),
     logLevel,
     production: env.NODE_ENV === 'production',
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function isAllowEntry(entry: string): boolean {
+  const [addr, prefix, ...rest] = entry.split('/');
+  if (prefix !== undefined) {
+    const max = isIP(addr) === 4 ? 32 : isIP(addr) === 6 ? 128 : 0;
+    return rest.length === 0 && max > 0 && /^\d+$/.test(prefix) && Number(prefix) <= max;
+  }
+  return isIP(entry.replace(/^\[(.*)\]$/, '$1')) !== 0 || /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry);
 }
 
 /** Hides a password in a connection URL before it is logged. */

@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { defaultAgents, loadAgentsFile, type Agent } from './agents.js';
+import { defaultAgents, loadAgentsFile, withMcpTools, type Agent } from './agents.js';
 import { createApp } from './app.js';
 import { redactUrl, type Config } from './config.js';
 import { openDb } from './db/dialect.js';
 import { createLogger } from './logger.js';
 import { createModelClient } from './runtime/model.js';
 import { Runtime } from './runtime/runtime.js';
+import { builtinTools } from './runtime/tools/builtin.js';
+import { McpManager, mcpServersOf } from './runtime/tools/mcp.js';
 import { ToolRegistry } from './runtime/tools/registry.js';
+import { createStateTools } from './runtime/tools/state.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -23,12 +26,27 @@ export interface RunningServer {
 
 export async function startServer(config: Config, opts: { logger?: Logger; agents?: Map<string, Agent> } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const tools = new ToolRegistry();
-  const agents = opts.agents ?? (config.agentsFile ? loadAgentsFile(config.agentsFile, config.model, tools.names()) : defaultAgents(config.model));
+  // The state tools reach the store once it is open (tools are known first: the agents file names them).
+  let storeRef: Store | undefined;
+  const builtin = builtinTools(config);
+  const tools = new ToolRegistry([...builtin.tools, ...createStateTools(() => storeRef!.threads)]);
+  const warn = (msg: string) => logger.warn(msg);
+  const agents =
+    opts.agents ??
+    (config.agentsFile
+      ? loadAgentsFile(config.agentsFile, config.model, tools.names(), { workspace: config.workspace, disabled: builtin.disabled, warn })
+      : defaultAgents(config.model));
   const db = await openDb(config.databaseUrl);
   const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events'));
+  storeRef = store;
   const orphans = await store.runs.interruptOrphans();
   if (orphans) logger.warn({ runs: orphans }, 'marked runs left active by a previous process as interrupted');
+
+  // MCP servers are connected before serving, so their tools are there from the first run.
+  const mcp = new McpManager(logger, config.mcpStartTimeoutMs);
+  const started = await mcp.start(mcpServersOf(agents.values()));
+  tools.add(started.tools);
+  withMcpTools(agents, started.listed, warn);
 
   const client = createModelClient(config);
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
@@ -53,6 +71,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
       // Streams ended with their runs; whatever is left open is idle or abandoned.
       server.closeAllConnections();
       await stopped;
+      await mcp.close();
       await store.close();
     })());
   return { url, runtime, store, logger, close };

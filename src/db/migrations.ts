@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './dialect.js';
 
 /** Migrations are code so they ship with the server and run at start-up on either dialect. */
@@ -61,6 +61,8 @@ function migrations(db: Db): Record<string, Migration> {
           .addColumn('data', json, (c) => c.notNull())
           .addColumn('created_at', time, (c) => c.notNull())
           .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
+          // SQLite: the key is the table (one b-tree, not two) — events are written per token.
+          .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
           .execute();
       },
       async down(k: Kysely<any>) {

@@ -5,7 +5,12 @@ import { AppError, zodIssues } from '../errors.js';
 export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.infer<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issues = zodIssues(r.error.issues as never);
+  throw invalidInput(r.error.issues, what);
+}
+
+/** Zod issues (from any parse, e.g. tRPC's input parsing) → the one 400. */
+export function invalidInput(zIssues: ReadonlyArray<unknown>, what: string): AppError {
+  const issues = zodIssues(zIssues as never);
   const summary = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-  throw new AppError('bad_request', `invalid ${what}: ${summary}`, { issues });
+  return new AppError('bad_request', `invalid ${what}: ${summary}`, { issues });
 }

@@ -211,7 +211,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const results = await Promise.all(
       serverCalls.map(async (c) => {
         const r = c.valid
-          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit }, ctx.toolTimeoutMs)
+          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent }, ctx.toolTimeoutMs)
           : { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true };
         ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
         return r;

@@ -30,6 +30,13 @@ export interface StartRun {
   clientTools?: ClientTool[];
   /** Extra system text for this run only (e.g. AG-UI `context`). */
   context?: string;
+  /**
+   * Replaces the thread's shared state before the run (AG-UI `state`); null clears it.
+   * Whenever the thread has state, the run emits `state.snapshot` before its first step.
+   */
+  state?: unknown;
+  /** Registered server tools offered on this run on top of the agent's own (e.g. the state tools on AG-UI runs). */
+  extraTools?: string[];
   timeoutMs?: number;
   /** Which surface started it (api, stream, trpc, ag-ui, ai-sdk, a2a). */
   origin: string;
@@ -77,6 +84,8 @@ export class Runtime {
     const client = this.deps.client;
     if (!client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
 
+    const unknownTool = req.extraTools?.find((n) => !this.deps.tools.get(n));
+    if (unknownTool) throw new AppError('internal', `extra tool "${unknownTool}" is not registered`);
     const messages = [...(req.prompt !== undefined ? [{ role: 'user' as const, content: [{ type: 'text', text: req.prompt }] }] : []), ...(req.messages ?? [])];
     const runId = req.runId ?? newId('run');
     const threadId = req.threadId ?? newId('thread');
@@ -116,15 +125,14 @@ export class Runtime {
     try {
       const release = await turn;
       try {
-        await store.runs.markRunning(run.runId);
         // Appended only once the thread is ours, so concurrent runs' turns never interleave.
-        await store.messages.appendNew(run.threadId, run.runId, input);
-        const history = await store.messages.list(run.threadId);
+        const { state, history } = await store.beginRun(run.runId, run.threadId, input, req.state);
+        if (state !== null) run.emit({ type: 'state.snapshot', state });
         result = await runAgentLoop(
           {
             runId: run.runId,
             threadId: run.threadId,
-            agent,
+            agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
             client,
             tools: this.deps.tools,
             toolTimeoutMs: this.deps.toolTimeoutMs,

@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import { newId } from '../ids.js';
+import { decodeCursor, encodeCursor, toPage } from './cursor.js';
 
 /** Messages are stored in Anthropic's MessageParam shape: the runtime's own format. */
 export interface StoredMessage {
@@ -18,33 +20,28 @@ export class MessageRepo {
   constructor(private readonly db: Db) {}
 
   /**
-   * Appends at the end of the thread. Callers hold the thread's run lock, so
-   * reading the last position and inserting after it cannot interleave.
+   * Appends at the end of the thread in one statement (the position is computed
+   * in SQL). Callers hold the thread's run lock, so appends never interleave.
    */
-  async append(threadId: string, runId: string | null, messages: NewMessage[]): Promise<StoredMessage[]> {
+  async append(threadId: string, runId: string | null, messages: NewMessage[]): Promise<Array<Omit<StoredMessage, 'position'>>> {
     if (messages.length === 0) return [];
-    const last = await this.db.kysely
-      .selectFrom('messages')
-      .select((eb) => eb.fn.max('position').as('p'))
-      .where('thread_id', '=', threadId)
-      .executeTakeFirst();
-    const start = last?.p === null || last?.p === undefined ? 0 : Number(last.p) + 1;
     const now = new Date().toISOString();
-    const rows = messages.map((m, i) => ({
-      id: m.id ?? newId('msg'),
-      thread_id: threadId,
-      run_id: runId,
-      position: start + i,
-      role: m.role,
-      content: JSON.stringify(m.content),
-      created_at: now,
-    }));
-    await this.db.kysely.insertInto('messages').values(rows).execute();
-    return rows.map((r, i) => ({ ...r, content: messages[i].content }));
+    const rows = messages.map((m) => ({ id: m.id ?? newId('msg'), thread_id: threadId, run_id: runId, role: m.role, content: m.content, created_at: now }));
+    await this.db.kysely
+      .insertInto('messages')
+      .values(
+        rows.map((r, i) => ({
+          ...r,
+          content: JSON.stringify(r.content),
+          position: sql<number>`(select coalesce(max(position), -1) + ${i + 1} from messages where thread_id = ${threadId})`,
+        })),
+      )
+      .execute();
+    return rows;
   }
 
   /** Appends the turns whose ids the thread does not hold yet (clients resend their history). */
-  async appendNew(threadId: string, runId: string | null, messages: NewMessage[]): Promise<StoredMessage[]> {
+  async appendNew(threadId: string, runId: string | null, messages: NewMessage[]): Promise<Array<Omit<StoredMessage, 'position'>>> {
     const ids = messages.flatMap((m) => (m.id ? [m.id] : []));
     if (ids.length === 0) return this.append(threadId, runId, messages);
     const known = new Set(
@@ -53,8 +50,68 @@ export class MessageRepo {
     return this.append(threadId, runId, messages.filter((m) => !m.id || !known.has(m.id)));
   }
 
+  /** Which thread holds each of these message ids (ids are unique across threads). */
+  async threadsOf(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r.thread_id]));
+  }
+
+  /**
+   * Deletes the thread's turns after `messageId` (with it too when `inclusive`):
+   * an answer being regenerated or a user message being edited. Returns how many.
+   */
+  async deleteAfter(threadId: string, messageId: string, inclusive = false): Promise<number> {
+    const at = await this.db.kysely.selectFrom('messages').select('position').where('thread_id', '=', threadId).where('id', '=', messageId).executeTakeFirst();
+    if (!at) return 0;
+    const res = await this.db.kysely
+      .deleteFrom('messages')
+      .where('thread_id', '=', threadId)
+      .where('position', inclusive ? '>=' : '>', at.position)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   async list(threadId: string): Promise<StoredMessage[]> {
     const rows = await this.db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).orderBy('position').execute();
-    return rows.map((r) => ({ ...r, content: this.db.json<unknown[]>(r.content), created_at: this.db.time(r.created_at)! }));
+    return rows.map((r) => this.toRecord(r));
+  }
+
+  /** Keyset on position: appends land after every cursor, so ascending pages never skip or repeat. */
+  async page(
+    threadId: string,
+    opts: { limit: number; after?: string; before?: string; order: 'asc' | 'desc'; runId?: string },
+  ): Promise<{ items: StoredMessage[]; next_cursor: string | null }> {
+    let q = this.db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId);
+    if (opts.runId) q = q.where('run_id', '=', opts.runId);
+    if (opts.after) q = q.where('position', '>', decodeCursor('message', opts.after, 'after')[1]);
+    if (opts.before) q = q.where('position', '<', decodeCursor('message', opts.before, 'before')[1]);
+    const rows = await q.orderBy('position', opts.order).limit(opts.limit + 1).execute();
+    return toPage(rows, opts.limit, (r) => this.toRecord(r), (r) => encodeCursor('message', r.position));
+  }
+
+  /** Message count and last message of each thread, in two queries for a whole page of threads. */
+  async stats(threadIds: string[]): Promise<Map<string, { count: number; last: StoredMessage | null }>> {
+    const stats = new Map<string, { count: number; last: StoredMessage | null }>();
+    if (threadIds.length === 0) return stats;
+    const counts = await this.db.kysely
+      .selectFrom('messages')
+      .select((eb) => ['thread_id', eb.fn.countAll().as('n')])
+      .where('thread_id', 'in', threadIds)
+      .groupBy('thread_id')
+      .execute();
+    for (const c of counts) stats.set(c.thread_id, { count: Number(c.n), last: null });
+    const last = await this.db.kysely
+      .selectFrom('messages as m')
+      .selectAll('m')
+      .where('m.thread_id', 'in', threadIds)
+      .where((eb) => eb('m.position', '=', eb.selectFrom('messages as l').select((l) => l.fn.max('l.position').as('p')).whereRef('l.thread_id', '=', 'm.thread_id')))
+      .execute();
+    for (const r of last) stats.get(r.thread_id)!.last = this.toRecord(r);
+    return stats;
+  }
+
+  private toRecord(r: { id: string; thread_id: string; run_id: string | null; position: number; role: 'user' | 'assistant'; content: unknown; created_at: string | Date }): StoredMessage {
+    return { ...r, content: this.db.json<unknown[]>(r.content), created_at: this.db.time(r.created_at)! };
   }
 }

@@ -1,5 +1,6 @@
 import type { RunStatus, ToolCall, Usage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
+import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
 
 export interface RunInput {
   prompt?: string;
@@ -53,6 +54,53 @@ export class RunRepo {
   async get(id: string): Promise<RunRecord | undefined> {
     const row = await this.db.kysely.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     return row && this.toRecord(row);
+  }
+
+  /** The thread's most recent run that is still queued or running. */
+  async latestActive(threadId: string): Promise<RunRecord | undefined> {
+    const row = await this.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('thread_id', '=', threadId)
+      .where('status', 'in', ACTIVE_STATUSES)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && this.toRecord(row);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id); every filter is optional. */
+  async page(f: {
+    limit: number;
+    cursor?: string;
+    threadId?: string;
+    agentId?: string;
+    status?: RunStatus;
+    origin?: string;
+    createdAfter?: string;
+    createdBefore?: string;
+  }): Promise<{ items: RunRecord[]; next_cursor: string | null }> {
+    let q = this.db.kysely.selectFrom('runs').selectAll();
+    if (f.threadId) q = q.where('thread_id', '=', f.threadId);
+    if (f.agentId) q = q.where('agent_id', '=', f.agentId);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.origin) q = q.where('origin', '=', f.origin);
+    // Stored times are ISO UTC text (SQLite) or timestamptz: compare with the same normal form.
+    if (f.createdAfter) q = q.where('created_at', '>=', new Date(f.createdAfter).toISOString());
+    if (f.createdBefore) q = q.where('created_at', '<', new Date(f.createdBefore).toISOString());
+    if (f.cursor) {
+      const [, at, id] = decodeCursor('run', f.cursor);
+      q = q.where(olderThan(at, id));
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+    return toPage(rows, f.limit, (r) => this.toRecord(r), (r) => encodeCursor('run', this.db.time(r.created_at)!, r.id));
+  }
+
+  /** Ids of the thread's runs that are queued or running. */
+  async activeIds(threadId: string): Promise<string[]> {
+    const rows = await this.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', threadId).where('status', 'in', ACTIVE_STATUSES).execute();
+    return rows.map((r) => r.id);
   }
 
   /** Runs a crashed process left active can never finish: mark them so nobody waits on them. */

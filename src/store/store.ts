@@ -2,7 +2,7 @@ import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
-import { MessageRepo } from './messages.js';
+import { MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
 import { RunRepo, type RunEnd, type RunRecord } from './runs.js';
 import { ThreadRepo } from './threads.js';
 
@@ -27,30 +27,55 @@ export class Store {
     return new Store(db, onWriteError);
   }
 
+  /** Repositories bound to one transaction: one commit for writes that belong together. */
+  private tx<T>(fn: (repos: { threads: ThreadRepo; runs: RunRepo; messages: MessageRepo; db: Db }) => Promise<T>): Promise<T> {
+    return this.db.kysely.transaction().execute((trx) => {
+      const db = { ...this.db, kysely: trx };
+      return fn({ threads: new ThreadRepo(db), runs: new RunRepo(db), messages: new MessageRepo(db), db });
+    });
+  }
+
   /** The thread is created on first use; the run starts as queued. */
   async createRun(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
-    await this.threads.ensure(r.thread_id, r.agent_id, r.created_at);
-    await this.runs.create(r);
+    await this.tx(async ({ threads, runs }) => {
+      await threads.ensure(r.thread_id, r.agent_id, r.created_at);
+      await runs.create(r);
+    });
+  }
+
+  /**
+   * One commit for everything a run does when it gets the thread: mark it running,
+   * replace the state when asked, append the new turns; then read state and history.
+   */
+  beginRun(runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<{ state: unknown; history: StoredMessage[] }> {
+    return this.tx(async ({ runs, threads, messages }) => {
+      await runs.markRunning(runId);
+      if (state !== undefined) await threads.setState(threadId, state);
+      await messages.appendNew(threadId, runId, input);
+      return { state: await threads.getState(threadId), history: await messages.list(threadId) };
+    });
   }
 
   /** Events first (so a reader who sees the final status finds every event), then the run row. */
   async finishRun(runId: string, threadId: string, end: RunEnd): Promise<void> {
     await this.events.flush();
     const now = new Date().toISOString();
-    await this.db.kysely
-      .updateTable('runs')
-      .set({
-        status: end.status,
-        stop_reason: end.stop_reason,
-        output: end.output,
-        usage: JSON.stringify(end.usage),
-        tool_calls: JSON.stringify(end.tool_calls),
-        error: end.error ? JSON.stringify(end.error) : null,
-        finished_at: now,
-      })
-      .where('id', '=', runId)
-      .execute();
-    await this.threads.touch(threadId, now);
+    await this.tx(async ({ db, threads }) => {
+      await db.kysely
+        .updateTable('runs')
+        .set({
+          status: end.status,
+          stop_reason: end.stop_reason,
+          output: end.output,
+          usage: JSON.stringify(end.usage),
+          tool_calls: JSON.stringify(end.tool_calls),
+          error: end.error ? JSON.stringify(end.error) : null,
+          finished_at: now,
+        })
+        .where('id', '=', runId)
+        .execute();
+      await threads.touch(threadId, now);
+    });
   }
 
   close(): Promise<void> {

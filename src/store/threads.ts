@@ -1,4 +1,6 @@
 import type { Db } from '../db/dialect.js';
+import { AppError } from '../errors.js';
+import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
 
 export interface ThreadRecord {
   id: string;
@@ -27,8 +29,64 @@ export class ThreadRepo {
     return row && this.toRecord(row);
   }
 
+  /** The thread's shared state (AG-UI); null when it has none or the thread does not exist. */
+  async getState(id: string): Promise<unknown> {
+    const row = await this.db.kysely.selectFrom('threads').select('state').where('id', '=', id).executeTakeFirst();
+    if (!row || row.state === null || row.state === undefined) return null;
+    // jsonb comes back parsed (a top-level string too); SQLite gives the JSON text.
+    return this.db.kind === 'postgres' ? row.state : this.db.json(row.state);
+  }
+
+  /** Replaces the thread's shared state (null clears it); false when the thread does not exist. */
+  async setState(id: string, state: unknown, now = new Date().toISOString()): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('threads')
+      .set({ state: state === null || state === undefined ? null : JSON.stringify(state), updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   async touch(id: string, now = new Date().toISOString()): Promise<void> {
     await this.db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async page(opts: { limit: number; cursor?: string; agentId?: string }): Promise<{ items: ThreadRecord[]; next_cursor: string | null }> {
+    let q = this.db.kysely.selectFrom('threads').selectAll();
+    if (opts.agentId) q = q.where('agent_id', '=', opts.agentId);
+    if (opts.cursor) {
+      const [, at, id] = decodeCursor('thread', opts.cursor);
+      q = q.where(olderThan(at, id));
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
+    return toPage(rows, opts.limit, (r) => this.toRecord(r), (r) => encodeCursor('thread', this.db.time(r.created_at)!, r.id));
+  }
+
+  /**
+   * Read, change, compare-and-set on `updated_at` (which every update moves forward):
+   * concurrent updates never lose a write, on either dialect, without row locks.
+   */
+  async update(id: string, change: (t: ThreadRecord) => Pick<ThreadRecord, 'title' | 'metadata'>): Promise<ThreadRecord | undefined> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = await this.get(id);
+      if (!current) return undefined;
+      const next = { ...current, ...change(current), updated_at: new Date(Math.max(Date.now(), Date.parse(current.updated_at) + 1)).toISOString() };
+      const res = await this.db.kysely
+        .updateTable('threads')
+        .set({ title: next.title, metadata: JSON.stringify(next.metadata), updated_at: next.updated_at })
+        .where('id', '=', id)
+        .where('updated_at', '=', current.updated_at)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) return next;
+    }
+    throw new AppError('conflict', `thread "${id}" is being changed concurrently; retry`);
+  }
+
+  /** Messages, runs and their events go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.kysely.deleteFrom('threads').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
   }
 
   toRecord(row: { id: string; agent_id: string; title: string | null; metadata: unknown; state: unknown; created_at: string | Date; updated_at: string | Date }): ThreadRecord {

@@ -6,6 +6,11 @@ export async function postJson(url: string, body: unknown, init: RequestInit = {
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...init,
   });
+  return readJson(res);
+}
+
+/** Status, headers and the body parsed as JSON (or the text when it is not JSON). */
+export async function readJson(res: Response): Promise<{ status: number; body: any; headers: Headers }> {
   const text = await res.text();
   let parsed: any = text;
   try {

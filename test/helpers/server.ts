@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { testDatabase, type Dialect } from './databases.js';
@@ -22,6 +22,8 @@ export interface TestServerOptions {
   agents?: unknown;
   noCredentials?: boolean;
   dbUrl?: string;
+  /** Default: silent (or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 function buildEnv(opts: TestServerOptions, dir: string): Record<string, string> {
@@ -46,7 +48,7 @@ export async function startTestServer(opts: TestServerOptions & { dialect?: Dial
   const tmp = tempDir();
   const db = await testDatabase(opts.dialect ?? 'sqlite', tmp.dir);
   const config = loadConfig(buildEnv({ dbUrl: db.url, ...opts }, tmp.dir), []);
-  const server = await startServer(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const server = await startServer(config, { logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   return {
     ...server,
     dir: tmp.dir,

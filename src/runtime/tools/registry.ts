@@ -1,5 +1,7 @@
 import type { ToolCall } from '../../../contracts/common.js';
+import { policyOf } from '../../agents.js';
 import { currentTime } from './current-time.js';
+import { inputProblem } from './input-validation.js';
 import type { Tool, ToolContext } from './tool.js';
 
 /** Tool results longer than this are cut, with a marker the model can read. */
@@ -9,6 +11,11 @@ export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
 
   constructor(tools: Tool[] = [currentTime]) {
+    this.add(tools);
+  }
+
+  /** Registers tools found later (MCP servers list theirs after start-up). */
+  add(tools: Tool[]): void {
     for (const t of tools) this.tools.set(t.name, t);
   }
 
@@ -28,15 +35,23 @@ export class ToolRegistry {
     });
   }
 
-  /** Runs one call; every failure (unknown tool, throw, timeout) becomes an `is_error` result. */
+  /**
+   * Runs one call; every failure (unknown or denied tool, input not matching the schema, throw,
+   * timeout) becomes an `is_error` result. `ctx.agent` brings per-tool timeouts and the workspace.
+   */
   async run(call: { id: string; name: string; input: unknown }, allowed: ReadonlySet<string>, ctx: ToolContext, timeoutMs: number): Promise<ToolCall> {
-    const tool = allowed.has(call.name) ? this.tools.get(call.name) : undefined;
+    const denied = ctx.agent !== undefined && policyOf(ctx.agent, call.name) === 'deny';
+    const tool = allowed.has(call.name) && !denied ? this.tools.get(call.name) : undefined;
     if (!tool) return { ...call, output: `unknown tool: ${call.name}`, is_error: true };
+    const input = call.input ?? {};
+    const problem = inputProblem(tool, input);
+    if (problem) return { ...call, output: problem, is_error: true };
+    timeoutMs = ctx.agent?.toolTimeouts?.get(call.name) ?? timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([ctx.signal, timeout]);
     try {
       const value = await Promise.race([
-        tool.execute(call.input ?? {}, { ...ctx, signal }),
+        tool.execute(input, { ...ctx, signal, workspace: ctx.agent?.workspace ?? ctx.workspace }),
         new Promise<never>((_, reject) => {
           signal.addEventListener('abort', () => reject(timeout.aborted ? new Error(`tool timed out after ${timeoutMs} ms`) : signal.reason), { once: true });
         }),

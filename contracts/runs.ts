@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { RunStatus, ToolCall, Usage } from './common.js';
+import { Cursor, Limit, page } from './pagination.js';
+import { Id, RunRequest } from './run.js';
+
+const Timestamp = z.iso.datetime().describe('ISO 8601 UTC timestamp');
+
+export const Run = z
+  .object({
+    id: z.string(),
+    thread_id: z.string(),
+    agent_id: z.string(),
+    origin: z.string().describe('Surface that started it: api, stream, rest, trpc, ag-ui, ai-sdk, a2a'),
+    status: RunStatus,
+    stop_reason: z.string().nullable(),
+    output: z.string().nullable(),
+    usage: Usage.nullable().describe('Summed over every model call; null until the run ends'),
+    tool_calls: z.array(ToolCall).nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    timeout_ms: z.number().int(),
+    created_at: Timestamp,
+    started_at: Timestamp.nullable(),
+    finished_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'Run' });
+export type Run = z.infer<typeof Run>;
+
+export const RunPage = page(Run, 'RunPage');
+
+export const RunId = z.strictObject({ id: Id });
+
+export const ListRunsInput = z.strictObject({
+  limit: Limit,
+  cursor: Cursor.optional(),
+  thread_id: Id.optional(),
+  agent_id: Id.optional(),
+  status: RunStatus.optional(),
+  origin: z.string().min(1).max(50).optional(),
+  created_after: z.iso.datetime({ offset: true }).optional().describe('Only runs created at or after this time'),
+  created_before: z.iso.datetime({ offset: true }).optional().describe('Only runs created before this time'),
+});
+export type ListRunsInput = z.infer<typeof ListRunsInput>;
+
+/** Body of POST /v1/runs (and input of the `runs.start` subscription). */
+export const StartRunRequest = z
+  .strictObject({
+    agent_id: Id.optional().describe('Defaults to the default agent'),
+    thread_id: Id.optional().describe('Continue this thread; a new one is created when omitted'),
+    prompt: RunRequest.shape.prompt,
+    timeout_ms: RunRequest.shape.timeout_ms,
+  })
+  .meta({ id: 'StartRunRequest' });
+export type StartRunRequest = z.infer<typeof StartRunRequest>;
+
+const Seq = z.coerce.number<number>({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative');
+
+/** Query of GET /v1/runs/{id}/events (`Last-Event-ID` takes precedence). */
+export const RunEventsQuery = z.strictObject({ after: Seq.optional().describe('Replay events with seq greater than this') });
+
+/** tRPC subscriptions: the client sends back the last tracked id as `lastEventId` when it reconnects. */
+export const RunEventsInput = RunEventsQuery.extend({ id: Id, lastEventId: z.string().optional() });
+export type RunEventsInput = z.infer<typeof RunEventsInput>;
+export const StartRunInput = StartRunRequest.extend({ lastEventId: z.string().optional() });
+export type StartRunInput = z.infer<typeof StartRunInput>;
+
+export const CancelRunResult = z
+  .object({ run_id: z.string(), status: z.literal('cancelling').describe('The run ends with status `cancelled`') })
+  .meta({ id: 'CancelRunResult' });

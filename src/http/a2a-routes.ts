@@ -1,0 +1,98 @@
+import type { AgentCard } from '@a2a-js/sdk';
+import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
+import { DefaultExecutionEventBusManager } from '@a2a-js/sdk/server';
+import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { DEFAULT_AGENT_ID } from '../agents.js';
+import { AppError } from '../errors.js';
+import { agentCard, serverCard } from '../protocols/a2a-card.js';
+import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from '../protocols/a2a-executor.js';
+import { A2aTasks, A2aTaskStore } from '../protocols/a2a-task-store.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+
+/** JSON-RPC bodies may carry files (base64), so they get more room than the 1 MiB of the JSON routes. */
+export const A2A_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export interface A2aRoutesOptions {
+  runtime: Runtime;
+  store: Store;
+  /** `AGENTSDK_PUBLIC_URL`: the base URL cards advertise; default: the request's own scheme and host. */
+  publicUrl?: string;
+}
+
+/**
+ * A2A (SPEC §7) with `@a2a-js/sdk`: protocol v1.0, and v0.3 for older clients
+ * (chosen by the `A2A-Version` header; none means 0.3).
+ *
+ * - `GET /.well-known/agent-card.json` (also `/v1/a2a/.well-known/agent-card.json`):
+ *   the server's card, skills = the configured agents, endpoint `POST /v1/a2a`.
+ * - `GET /v1/a2a/agents/:agentId/.well-known/agent-card.json`: one agent's card,
+ *   endpoint `POST /v1/a2a/agents/:agentId`.
+ */
+export function a2aRoutes(opts: A2aRoutesOptions): Router {
+  const { runtime, store } = opts;
+  const tasks = new A2aTasks({ store, runtime });
+  const busManager = new DefaultExecutionEventBusManager();
+  const agents = runtime.agents;
+  const defaultAgentId = agents.has(DEFAULT_AGENT_ID) ? DEFAULT_AGENT_ID : [...agents.keys()][0];
+  const baseUrl = (req: Request) => opts.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  const parseJson = express.json({ limit: A2A_MAX_BODY_BYTES });
+
+  const endpoint = (agentId: string | null): RequestHandler => {
+    const ep: A2aEndpoint = { runtime, tasks, agentId, defaultAgentId };
+    // The card given to the SDK handler only drives version checks and capabilities; clients get `cardFor`.
+    const card = agentId ? agentCard('http://localhost', agents.get(agentId)!) : serverCard('http://localhost', agents.values());
+    const handler = new A2aRequestHandler(card, new A2aTaskStore(tasks, agentId), new A2aExecutor(ep), busManager, ep);
+    const rpc = jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } });
+    // Our parser first (bigger limit); the SDK's own parser then sees a parsed body and skips.
+    return (req, res, next) => {
+      if (req.method !== 'POST' || req.path !== '/') return next();
+      parseJson(req, res, (err?: unknown) => (err ? next(err) : rpc(req, res, next)));
+    };
+  };
+  const serverEndpoint = endpoint(null);
+  const agentEndpoints = new Map([...agents.keys()].map((id) => [id, endpoint(id)]));
+
+  /** The SDK's card handler (ETag, If-None-Match → 304, v0.3 card for v0.3 clients) over a card built for this request. */
+  const cardRoute = (build: (req: Request) => AgentCard | undefined): RequestHandler => {
+    return (req, res, next) => {
+      const card = build(req);
+      if (!card) return next(new AppError('not_found', `unknown agent "${req.params.agentId}"`));
+      agentCardHandler({ agentCardProvider: async () => card, legacyCompat: { enabled: true } })(req, res, next);
+    };
+  };
+  const agentOf = (req: Request) => agents.get(String(req.params.agentId));
+
+  const r = Router();
+  r.use(['/.well-known/agent-card.json', '/v1/a2a/.well-known/agent-card.json'], cardRoute((req) => serverCard(baseUrl(req), agents.values())));
+  r.use(
+    '/v1/a2a/agents/:agentId/.well-known/agent-card.json',
+    cardRoute((req) => {
+      const agent = agentOf(req);
+      return agent && agentCard(baseUrl(req), agent);
+    }),
+  );
+  r.use('/v1/a2a/agents/:agentId', (req, res, next) => {
+    const handle = agentEndpoints.get(String(req.params.agentId));
+    if (handle) return handle(req, res, next);
+    if (req.method === 'POST' && req.path === '/') return next(new AppError('not_found', `unknown agent "${req.params.agentId}"`));
+    next();
+  });
+  r.use('/v1/a2a', serverEndpoint);
+  r.use(['/v1/a2a', '/.well-known'], jsonRpcErrors());
+  return r;
+}
+
+/** Body errors on a JSON-RPC endpoint answer in JSON-RPC; everything else goes to the app's error handler. */
+function jsonRpcErrors(): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    const e = err as { type?: string; status?: number };
+    if (res.headersSent || req.method !== 'POST' || err instanceof AppError) return next(err);
+    const reply = (status: number, code: number, message: string) => res.status(status).json({ jsonrpc: '2.0', id: null, error: { code, message } });
+    if (e?.type === 'entity.parse.failed') return reply(200, A2A_ERROR_CODE.PARSE_ERROR, 'Invalid JSON payload.');
+    if (e?.type === 'entity.too.large') return reply(413, A2A_ERROR_CODE.INVALID_REQUEST, `request body is larger than ${A2A_MAX_BODY_BYTES} bytes`);
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return reply(e.status, A2A_ERROR_CODE.INVALID_REQUEST, (err as Error).message ?? 'invalid request');
+    next(err);
+  };
+}

@@ -1,0 +1,48 @@
+import { Router, type Response } from 'express';
+import { RunEventsQuery, RunId, StartRunRequest } from '../../contracts/runs.js';
+import type { Services } from '../services/index.js';
+import type { StreamedEvent } from '../services/run-events.js';
+import { readJsonObject } from './json-body.js';
+import { SseStream } from './sse.js';
+import { validate } from './validate.js';
+
+const PING = ': ping\n\n';
+
+/**
+ * The canonical event streams (SPEC §4): `POST /v1/runs` starts a run and streams it,
+ * `GET /v1/runs/:id/events` replays from `Last-Event-ID` / `?after=` and follows the run
+ * live. Frames are `id: <seq>` + `data: <RunEvent>`; the stream ends after the terminal event.
+ */
+export function runRoutes(services: Services, opts: { ssePingMs: number }): Router {
+  const r = Router();
+
+  r.post('/v1/runs', async (req, res) => {
+    const body = validate(StartRunRequest, await readJsonObject(req));
+    const run = await services.runs.start(body, 'rest');
+    await stream(res, (signal) => services.runs.events(run.runId, 0, signal), opts.ssePingMs);
+  });
+
+  r.get('/v1/runs/:id/events', async (req, res) => {
+    const { id } = validate(RunId, { id: req.params.id }, 'path');
+    const query = validate(RunEventsQuery, req.query, 'query');
+    const header = req.headers['last-event-id'];
+    const after = header !== undefined ? validate(RunEventsQuery, { after: header }, 'Last-Event-ID header').after : query.after;
+    await services.runs.assertExists(id);
+    await stream(res, (signal) => services.runs.events(id, after ?? 0, signal), opts.ssePingMs);
+  });
+
+  return r;
+}
+
+/** The run goes on when the client leaves; only this stream stops. */
+async function stream(res: Response, events: (signal: AbortSignal) => AsyncIterable<StreamedEvent>, pingMs: number): Promise<void> {
+  const sse = new SseStream(res, { pingMs, ping: PING });
+  const abort = new AbortController();
+  sse.onClose(() => abort.abort());
+  try {
+    for await (const e of events(abort.signal)) sse.send(e.json, e.seq);
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+  }
+  sse.end();
+}

@@ -1,0 +1,270 @@
+import { Role, TaskState, type AgentCard, type CancelTaskRequest, type Message, type SendMessageRequest, type StreamResponse, type SubscribeToTaskRequest, type Task } from '@a2a-js/sdk';
+import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import {
+  AgentEvent,
+  DefaultRequestHandler,
+  type AgentExecutionEvent,
+  type AgentExecutor,
+  type ExecutionEventBus,
+  type ExecutionEventBusManager,
+  type RequestContext,
+  type ServerCallContext,
+} from '@a2a-js/sdk/server';
+import { Id } from '../../contracts/run.js';
+import type { LiveRun } from '../runtime/live-run.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { contentFromParts, deriveTask, isFinalUpdate, isTerminalState, userMessageFromContent, type A2aEventMapper, type A2aUpdate } from './a2a.js';
+import type { A2aTasks, A2aTaskStore } from './a2a-task-store.js';
+
+/** Metadata key (request or message) naming the agent on the server-level endpoint. */
+export const AGENT_METADATA_KEY = 'agentId';
+
+export interface A2aEndpoint {
+  runtime: Runtime;
+  tasks: A2aTasks;
+  /** The agent of a per-agent endpoint; null for the server-level endpoint. */
+  agentId: string | null;
+  /** The agent the server-level endpoint uses when none is named. */
+  defaultAgentId: string;
+}
+
+const stamp = (u: A2aUpdate, timestamp = new Date().toISOString()): A2aUpdate =>
+  u.kind === 'statusUpdate' && u.data.status ? { kind: 'statusUpdate', data: { ...u.data, status: { ...u.data.status, timestamp } } } : u;
+
+const toAgentEvent = (u: A2aUpdate): AgentExecutionEvent => (u.kind === 'statusUpdate' ? AgentEvent.statusUpdate(u.data) : AgentEvent.artifactUpdate(u.data));
+
+const toStreamResponse = (u: A2aUpdate): StreamResponse =>
+  u.kind === 'statusUpdate' ? { payload: { $case: 'statusUpdate', value: u.data } } : { payload: { $case: 'artifactUpdate', value: u.data } };
+
+/**
+ * Maps a live run's events after `afterSeq` to A2A updates and hands them to `publish`,
+ * live. The final status is held until the run is settled in storage (`done`), so a
+ * client that reads the task right after seeing it finds the same state.
+ */
+function followRun(tasks: A2aTasks, run: LiveRun, afterSeq: number, mapper: A2aEventMapper, publish: (u: A2aUpdate) => void, beforeFinal?: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    let final: A2aUpdate | undefined;
+    const unsubscribe = run.subscribe((e) => {
+      for (const u of mapper.map(e.event)) {
+        if (isFinalUpdate(u)) final = u;
+        else publish(stamp(u));
+      }
+    }, afterSeq);
+    void run.done
+      .then(() => tasks.run(run.runId, null))
+      .catch(() => undefined)
+      .then((stored) => {
+        unsubscribe();
+        beforeFinal?.();
+        // Stamped with the stored end time, so the task read back is the same as the one streamed.
+        const last = final ?? mapper.ended ?? mapper.final('failed', '', { code: 'internal', message: 'the run ended without a result' });
+        publish(stamp(last, stored?.finished_at ?? undefined));
+        resolve();
+      });
+  });
+}
+
+/** An async iterable fed by pushes (live run events → a resubscribe stream). */
+class Feed<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.items.length) yield this.items.shift()!;
+      else if (this.closed) return;
+      else await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
+
+/** The agent a send goes to: the endpoint's, else the one the metadata names, else the context's, else the default. */
+async function pickAgent(ep: A2aEndpoint, params: SendMessageRequest): Promise<string> {
+  if (ep.agentId) return ep.agentId;
+  const agents = ep.runtime.agents;
+  const named = params.metadata?.[AGENT_METADATA_KEY] ?? params.message?.metadata?.[AGENT_METADATA_KEY];
+  if (named !== undefined) {
+    if (typeof named === 'string' && agents.has(named)) return named;
+    throw new RequestMalformedError(`metadata.${AGENT_METADATA_KEY}: unknown agent ${JSON.stringify(named)} (agents: ${[...agents.keys()].join(', ')})`);
+  }
+  const contextId = params.message?.contextId;
+  if (contextId) {
+    const thread = await ep.tasks.thread(contextId);
+    if (thread && agents.has(thread.agent_id)) return thread.agent_id;
+  }
+  return ep.defaultAgentId;
+}
+
+const checkId = (value: string, what: string) => {
+  const r = Id.safeParse(value);
+  if (!r.success) throw new RequestMalformedError(`${what} ${JSON.stringify(value)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
+};
+
+/**
+ * The SDK's `AgentExecutor` over our runtime: a message starts a run (task id = run
+ * id, context id = thread id); the run's canonical events are mapped to status and
+ * artifact updates on the SDK's event bus.
+ */
+export class A2aExecutor implements AgentExecutor {
+  constructor(private readonly ep: A2aEndpoint) {}
+
+  async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const { runtime, tasks } = this.ep;
+    const message = rc.userMessage;
+    const named = rc.request.metadata?.[AGENT_METADATA_KEY];
+    const agentId = this.ep.agentId ?? (typeof named === 'string' ? named : this.ep.defaultAgentId);
+    const content = contentFromParts(message.parts);
+    let run: LiveRun;
+    try {
+      run = await runtime.start({ agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], origin: 'a2a' });
+    } catch (err) {
+      // The SDK turns a failed execute into a failed task with this message.
+      throw new Error(err instanceof Error ? err.message : String(err));
+    }
+    const ids = { taskId: run.runId, contextId: run.threadId };
+    const user = userMessageFromContent(ids, message.messageId, content);
+    const now = new Date().toISOString();
+    // Synchronous from here to subscribe: the snapshot covers exactly the events before `seq`.
+    const seq = run.events.length;
+    const { task, mapper } = deriveTask({
+      ...ids,
+      agentId,
+      runStatus: 'queued',
+      live: true,
+      output: null,
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      userMessages: user ? [user] : [],
+      events: run.events.slice(0, seq).map((e) => e.event),
+    });
+    tasks.track(task);
+    try {
+      bus.publish(AgentEvent.task(task));
+      await followRun(tasks, run, seq, mapper, (u) => bus.publish(toAgentEvent(u)), () => tasks.untrack(ids.taskId));
+    } finally {
+      tasks.untrack(ids.taskId);
+    }
+  }
+
+  /** The run ends `cancelled`; `execute` then publishes the canceled status. */
+  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    this.ep.runtime.cancel(taskId);
+  }
+}
+
+/**
+ * The SDK's `DefaultRequestHandler` (sending, blocking/non-blocking, streaming, get,
+ * list, errors) with the task-is-a-run rules: sends are checked up front (so bad input
+ * is a JSON-RPC error, not a failed task), and cancel/resubscribe go straight to the
+ * runtime, so they work for any run, also one started over another protocol.
+ */
+export class A2aRequestHandler extends DefaultRequestHandler {
+  constructor(
+    card: AgentCard,
+    store: A2aTaskStore,
+    executor: A2aExecutor,
+    busManager: ExecutionEventBusManager,
+    private readonly ep: A2aEndpoint,
+  ) {
+    // No keep-alive states: a waiting run is continued by a new execution, not the old bus.
+    super(card, store, executor, busManager, undefined, undefined, undefined, undefined, { keepBusAliveStates: [] });
+  }
+
+  override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
+    await this.admit(params);
+    return super.sendMessage(params, context);
+  }
+
+  override async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    await this.admit(params);
+    yield* super.sendMessageStream(params, context);
+  }
+
+  /** Rejects what the run cannot take, and records the chosen agent in the request metadata for the executor. */
+  private async admit(params: SendMessageRequest): Promise<void> {
+    const m = params.message;
+    if (!m) throw new RequestMalformedError('params.message is required');
+    if (!m.messageId) throw new RequestMalformedError('message.messageId is required');
+    checkId(m.messageId, 'message.messageId');
+    if (m.contextId) checkId(m.contextId, 'message.contextId');
+    if (m.role === Role.ROLE_AGENT) throw new RequestMalformedError('message.role must be ROLE_USER');
+    contentFromParts(m.parts);
+    if (m.taskId) {
+      const run = await this.ep.tasks.run(m.taskId, this.ep.agentId);
+      if (!run) throw new TaskNotFoundError(`Task not found: ${m.taskId}`);
+      if (run.status === 'waiting') {
+        // Input-required tasks are continued by the tools & approvals work; until then say so clearly.
+        throw new UnsupportedOperationError(`Task ${m.taskId} is waiting for input; continuing it with a message is not supported yet`);
+      }
+      const state = run.status === 'queued' || run.status === 'running' ? 'still running' : `already ${run.status}`;
+      throw new UnsupportedOperationError(`Task ${m.taskId} is ${state}; send a new message with contextId "${run.thread_id}" (and no taskId) to continue the conversation`);
+    }
+    if (await this.ep.tasks.messageExists(m.messageId)) throw new RequestMalformedError(`message.messageId "${m.messageId}" was already used; every message needs a new id`);
+    params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, params) };
+  }
+
+  override async cancelTask(params: CancelTaskRequest, _context: ServerCallContext): Promise<Task> {
+    const { runtime, tasks, agentId } = this.ep;
+    const id = params.id;
+    if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
+    const run = await tasks.run(id, agentId);
+    if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
+    const live = runtime.get(id);
+    if (live) {
+      runtime.cancel(id);
+      await live.done;
+    } else if (run.status === 'waiting') {
+      await tasks.cancelWaiting(run);
+    }
+    const task = await tasks.derive((await tasks.run(id, null)) ?? run);
+    if (task.status?.state !== TaskState.TASK_STATE_CANCELED) {
+      throw new TaskNotCancelableError(`Task ${id} cannot be canceled: it is ${TaskState[task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED]}`);
+    }
+    return task;
+  }
+
+  /** The task now, then its updates live until it ends; exact (no gap, no repeat), from the run's own event buffer. */
+  override async *resubscribe(params: SubscribeToTaskRequest, _context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    const { runtime, tasks, agentId } = this.ep;
+    const id = params.id;
+    if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
+    const run = await tasks.run(id, agentId);
+    if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
+    const userMessages = await tasks.userMessages(run);
+    let live = runtime.get(id);
+    if (live?.ended) {
+      // Ending right now: answer from storage once it is settled.
+      await live.done;
+      live = undefined;
+    }
+    if (!live) {
+      const task = await tasks.derive((await tasks.run(id, null)) ?? run);
+      if (isTerminalState(task.status?.state)) {
+        throw new UnsupportedOperationError(`Task ${id} is in a terminal state (${TaskState[task.status!.state]}) and cannot be subscribed to`);
+      }
+      yield { payload: { $case: 'task', value: task } };
+      return;
+    }
+    const seq = live.events.length;
+    const { task, mapper } = tasks.fold(run, userMessages, live.events.slice(0, seq).map((e) => e.event), true);
+    const feed = new Feed<StreamResponse>();
+    const following = followRun(tasks, live, seq, mapper, (u) => feed.push(toStreamResponse(u))).then(() => feed.close());
+    yield { payload: { $case: 'task', value: task } };
+    yield* feed;
+    await following;
+  }
+}

@@ -1,0 +1,174 @@
+import { type ListTasksRequest, type ListTasksResponse, type Message, type Task } from '@a2a-js/sdk';
+import { RequestMalformedError } from '@a2a-js/sdk/errors';
+import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
+import type { Runtime } from '../runtime/runtime.js';
+import type { NewMessage } from '../store/messages.js';
+import type { RunRecord } from '../store/runs.js';
+import type { Store } from '../store/store.js';
+import { compactTask, deriveTask, runStatusesOf, userMessageFromContent, type A2aEventMapper } from './a2a.js';
+
+/**
+ * A2A tasks read from our own storage: a task is a run (its row, its user turns,
+ * its events), so tasks survive a restart and runs started over any protocol are
+ * tasks too. Nothing A2A-specific is stored.
+ *
+ * One exception, in memory only: while a run that the A2A executor started is
+ * live in this process, loads return the view the SDK has built from the updates
+ * already published (what stream subscribers have seen), so a task snapshot never
+ * runs ahead of the updates that follow it.
+ */
+export class A2aTasks {
+  private readonly published = new Map<string, Task>();
+
+  constructor(private readonly deps: { store: Store; runtime: Runtime }) {}
+
+  /** Start serving the published view of a live task (the executor just published `task`). */
+  track(task: Task): void {
+    this.published.set(task.id, structuredClone(compactTask(task)));
+  }
+
+  untrack(taskId: string): void {
+    this.published.delete(taskId);
+  }
+
+  /** What the SDK saves: kept only for tracked tasks whose run is still live here. */
+  save(task: Task): void {
+    if (this.published.has(task.id) && this.deps.runtime.get(task.id)) this.published.set(task.id, structuredClone(compactTask(task)));
+  }
+
+  /** The task as clients should see it now; undefined if unknown or of another agent. */
+  async load(taskId: string, agentId: string | null): Promise<Task | undefined> {
+    const view = this.published.get(taskId);
+    if (view) {
+      if (this.deps.runtime.get(taskId)) return agentId && view.metadata?.agentId !== agentId ? undefined : structuredClone(view);
+      this.published.delete(taskId);
+    }
+    const run = await this.run(taskId, agentId);
+    return run && this.derive(run);
+  }
+
+  /** The run behind a task (scoped to an agent when `agentId` is set). */
+  async run(taskId: string, agentId: string | null): Promise<RunRecord | undefined> {
+    if (!taskId) return undefined;
+    const run = await this.deps.store.runs.get(taskId);
+    return run && (!agentId || run.agent_id === agentId) ? run : undefined;
+  }
+
+  /** The task derived from storage (or from the live run's in-memory events while it runs here). */
+  async derive(run: RunRecord): Promise<Task> {
+    const userMessages = await this.userMessages(run);
+    const live = this.deps.runtime.get(run.id);
+    const events = live ? live.events.map((e) => e.event) : (await this.deps.store.eventLog.list(run.id)).map((e) => e.event);
+    return this.fold(run, userMessages, events, live !== undefined).task;
+  }
+
+  fold(run: RunRecord, userMessages: Message[], events: Parameters<typeof deriveTask>[0]['events'], live: boolean): { task: Task; mapper: A2aEventMapper } {
+    return deriveTask({
+      taskId: run.id,
+      contextId: run.thread_id,
+      agentId: run.agent_id,
+      runStatus: run.status,
+      live,
+      output: run.output,
+      error: run.error,
+      createdAt: run.created_at,
+      startedAt: run.started_at,
+      finishedAt: run.finished_at,
+      userMessages,
+      events,
+    });
+  }
+
+  /** The run's user turns; before they are stored (the run is still queued) its input. */
+  async userMessages(run: RunRecord): Promise<Message[]> {
+    const { db } = this.deps.store;
+    const ids = { taskId: run.id, contextId: run.thread_id };
+    const rows = await db.kysely
+      .selectFrom('messages')
+      .select(['id', 'role', 'content'])
+      .where('thread_id', '=', run.thread_id)
+      .where('run_id', '=', run.id)
+      .orderBy('position')
+      .execute();
+    const stored = rows.filter((r) => r.role === 'user').map((r) => ({ id: r.id, content: db.json<unknown[]>(r.content) }));
+    const turns = rows.length ? stored : ((run.input.messages as NewMessage[] | undefined) ?? []).filter((m) => m.role === 'user').map((m, i) => ({ id: m.id ?? `${run.id}-input-${i}`, content: m.content }));
+    return turns.flatMap((t) => userMessageFromContent(ids, t.id, t.content) ?? []);
+  }
+
+  thread(id: string) {
+    return this.deps.store.threads.get(id);
+  }
+
+  /** Is this message id taken (message ids are unique across threads)? */
+  async messageExists(id: string): Promise<boolean> {
+    const row = await this.deps.store.db.kysely.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Cancels a run suspended in `waiting` (not live anywhere); false if its status moved on meanwhile. */
+  async cancelWaiting(run: RunRecord): Promise<boolean> {
+    const now = new Date().toISOString();
+    const res = await this.deps.store.db.kysely
+      .updateTable('runs')
+      .set({ status: 'cancelled', stop_reason: 'cancelled', finished_at: now })
+      .where('id', '=', run.id)
+      .where('status', '=', 'waiting')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await this.deps.store.threads.touch(run.thread_id, now);
+    return true;
+  }
+
+  /** ListTasks: newest first, filtered by context, state and status time; offset page tokens. */
+  async list(params: ListTasksRequest, agentId: string | null): Promise<ListTasksResponse> {
+    const pageSize = params.pageSize ?? 50;
+    const offset = decodePageToken(params.pageToken);
+    const statuses = params.status ? runStatusesOf(params.status) : undefined;
+    if (statuses && statuses.length === 0) return { tasks: [], nextPageToken: '', pageSize, totalSize: 0 };
+    let after: string | undefined;
+    if (params.statusTimestampAfter) after = new Date(params.statusTimestampAfter).toISOString();
+    const { db, runs } = this.deps.store;
+    let q = db.kysely.selectFrom('runs');
+    if (agentId) q = q.where('agent_id', '=', agentId);
+    if (params.contextId) q = q.where('thread_id', '=', params.contextId);
+    if (statuses) q = q.where('status', 'in', statuses);
+    if (after) {
+      const t = after;
+      q = q.where((eb) => eb.or([eb('finished_at', '>=', t), eb.and([eb('finished_at', 'is', null), eb('created_at', '>=', t)])]));
+    }
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(pageSize).offset(offset).execute();
+    const tasks = await Promise.all(rows.map((r) => this.derive(runs.toRecord(r))));
+    if (!params.includeArtifacts) for (const t of tasks) t.artifacts = [];
+    const totalSize = Number(total?.n ?? 0);
+    const next = offset + rows.length;
+    return { tasks, nextPageToken: rows.length > 0 && next < totalSize ? Buffer.from(`o:${next}`).toString('base64url') : '', pageSize, totalSize };
+  }
+}
+
+function decodePageToken(token: string | undefined): number {
+  if (!token) return 0;
+  const m = /^o:(\d{1,9})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!m) throw new RequestMalformedError('pageToken is not valid: use the nextPageToken of a previous ListTasks response');
+  return Number(m[1]);
+}
+
+/** The SDK's `TaskStore` over our storage, scoped to one agent (or all, for the server-level endpoint). */
+export class A2aTaskStore implements TaskStore {
+  constructor(
+    private readonly tasks: A2aTasks,
+    private readonly agentId: string | null,
+  ) {}
+
+  async save(task: Task, _context: ServerCallContext): Promise<void> {
+    this.tasks.save(task);
+  }
+
+  load(taskId: string, _context: ServerCallContext): Promise<Task | undefined> {
+    return this.tasks.load(taskId, this.agentId);
+  }
+
+  list(params: ListTasksRequest, _context: ServerCallContext): Promise<ListTasksResponse> {
+    return this.tasks.list(params, this.agentId);
+  }
+}

@@ -1,0 +1,263 @@
+import type { AgUiMessage, AgUiRunRequest } from '../../contracts/ag-ui.js';
+import { AppError } from '../errors.js';
+import type { ClientTool } from '../runtime/agent-loop.js';
+import { MAX_STATE_BYTES } from '../runtime/tools/state.js';
+import type { NewMessage } from '../store/messages.js';
+import { toolResultMessageId } from './ag-ui.js';
+
+/**
+ * AG-UI messages ⇄ stored turns (Anthropic's shape).
+ *
+ * The thread is the server's: from the messages a client sends (its whole
+ * history, every time) only what the thread does not hold yet is taken — new
+ * user messages, and results of the frontend tool calls the thread is waiting
+ * for. Assistant messages are the server's own output and are only taken to
+ * seed a thread the server has never seen. Each taken message is stored under
+ * its AG-UI id, so it is recognised when it comes again.
+ */
+
+type Block = { type: string; [k: string]: unknown };
+export type StoredTurn = { id: string; role: 'user' | 'assistant'; content: unknown[] };
+type ContentPart = Exclude<Extract<AgUiMessage, { role: 'user' }>['content'], string>[number];
+
+export interface AgUiRunPlan {
+  /** New turns to append, in order. */
+  messages: NewMessage[];
+  clientTools: ClientTool[];
+  /** `context` entries and system/developer messages, for the model's system text. */
+  context?: string;
+  /** The thread's new state; undefined keeps the stored one. */
+  state?: unknown;
+  /** Offer the shared-state tools on this run. */
+  stateTools: boolean;
+}
+
+const bad = (message: string, path: Array<string | number>) => new AppError('bad_request', message, { issues: [{ path, message }] });
+
+/** Tool calls of the thread that have no result yet (frontend tools awaiting the client). */
+export function pendingToolCalls(stored: StoredTurn[]): Set<string> {
+  const pending = new Set<string>();
+  for (const t of stored) {
+    for (const b of t.content as Block[]) {
+      if (t.role === 'assistant' && b.type === 'tool_use') pending.add(String(b.id));
+      if (t.role === 'user' && b.type === 'tool_result') pending.delete(String(b.tool_use_id));
+    }
+  }
+  return pending;
+}
+
+const withId = (id: string | undefined) => (id === undefined ? {} : { id });
+const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+
+/** What a RunAgentInput asks of the runtime, given the thread as stored. */
+export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHasState: boolean): AgUiRunPlan {
+  const known = new Set(stored.map((m) => m.id));
+  const seeding = stored.length === 0;
+  const pending = pendingToolCalls(stored);
+  const system: string[] = [];
+  const messages: NewMessage[] = [];
+
+  body.messages.forEach((m, i) => {
+    const path = ['messages', i];
+    if (m.id !== undefined && known.has(m.id)) return;
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        if (m.content.trim()) system.push(m.content);
+        return;
+      case 'user': {
+        const content = userBlocks(m.content, [...path, 'content']);
+        if (content.length) messages.push({ ...withId(m.id), role: 'user', content });
+        break;
+      }
+      case 'assistant': {
+        if (!seeding) return;
+        const content: Block[] = [];
+        if (m.content?.trim()) content.push({ type: 'text', text: m.content });
+        for (const c of m.toolCalls ?? []) {
+          content.push({ type: 'tool_use', id: c.id, name: c.function.name, input: parseArguments(c.function.arguments) });
+          pending.add(c.id);
+        }
+        if (content.length) messages.push({ ...withId(m.id), role: 'assistant', content });
+        break;
+      }
+      case 'tool': {
+        // Only an answer to a call the thread waits for; anything else is already answered or unknown.
+        if (!pending.delete(m.toolCallId)) return;
+        messages.push({ ...withId(m.id), role: 'user', content: [toolResultBlock(m, [...path, 'content'])] });
+        break;
+      }
+      // reasoning and activity messages are the client's record of the server's output.
+    }
+    if (m.id !== undefined) known.add(m.id);
+  });
+
+  // Nothing new is fine only when the thread's last turn still awaits an answer (a retry after a failure).
+  if (messages.length === 0 && !(stored[stored.length - 1]?.role === 'user' && pending.size === 0)) {
+    throw bad('nothing to answer: every message is already in the thread (send a new user message, or the results of the pending tool calls)', ['messages']);
+  }
+
+  const context = [contextText(body.context ?? []), ...system].filter(Boolean).join('\n\n');
+  let state: unknown;
+  if (body.state !== undefined && body.state !== null && !isEmptyObject(body.state)) {
+    if (Buffer.byteLength(JSON.stringify(body.state) ?? '') > MAX_STATE_BYTES) throw bad(`state is larger than ${MAX_STATE_BYTES} bytes`, ['state']);
+    state = body.state;
+  }
+  return {
+    messages,
+    clientTools: clientTools(body.tools ?? []),
+    ...(context ? { context } : {}),
+    ...(state !== undefined ? { state } : {}),
+    stateTools: state !== undefined || threadHasState,
+  };
+}
+
+function contextText(entries: NonNullable<AgUiRunRequest['context']>): string {
+  if (entries.length === 0) return '';
+  return ['Context provided by the application:', ...entries.map((c) => `- ${c.description}: ${c.value}`)].join('\n');
+}
+
+/** AG-UI tools → tools the model may call and the client executes. */
+export function clientTools(tools: NonNullable<AgUiRunRequest['tools']>): ClientTool[] {
+  const seen = new Set<string>();
+  return tools.map((t, i) => {
+    if (seen.has(t.name)) throw bad(`tool "${t.name}" is listed twice`, ['tools', i, 'name']);
+    seen.add(t.name);
+    const p = t.parameters;
+    if (p !== undefined && p.type !== undefined && p.type !== 'object') throw bad('parameters must be a JSON Schema of type "object"', ['tools', i, 'parameters']);
+    const input_schema = p === undefined ? { type: 'object', properties: {} } : { ...p, type: 'object' };
+    return { name: t.name, description: t.description, input_schema };
+  });
+}
+
+/** Arguments are JSON text; a model tool call needs an object. */
+function parseArguments(args: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(args);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
+/** Content → Anthropic blocks: text, images and documents (PDF, plain text); blank text is dropped. */
+function userBlocks(content: string | ContentPart[], path: Array<string | number>): Block[] {
+  if (typeof content === 'string') return content.trim() ? [{ type: 'text', text: content }] : [];
+  const blocks: Block[] = [];
+  content.forEach((part, i) => {
+    const where = [...path, i];
+    if (part.type === 'text') {
+      if (part.text.trim()) blocks.push({ type: 'text', text: part.text });
+      return;
+    }
+    if (part.type === 'audio' || part.type === 'video') throw bad(`${part.type} parts are not supported by this agent's model`, where);
+    const src = part.source;
+    if (src.type === 'file') throw bad('file sources (provider file handles) are not supported; send the data or a URL', [...where, 'source']);
+    if (part.type === 'image') {
+      if (src.type === 'data') {
+        if (!IMAGE_TYPES.has(src.mimeType)) throw bad(`image type ${src.mimeType} is not supported (jpeg, png, gif, webp)`, [...where, 'source', 'mimeType']);
+        blocks.push({ type: 'image', source: { type: 'base64', media_type: src.mimeType, data: src.value } });
+      } else blocks.push({ type: 'image', source: { type: 'url', url: src.value } });
+      return;
+    }
+    // document
+    const mime = src.mimeType ?? 'application/pdf';
+    if (mime === 'application/pdf') {
+      blocks.push({ type: 'document', source: src.type === 'data' ? { type: 'base64', media_type: mime, data: src.value } : { type: 'url', url: src.value } });
+    } else if (mime === 'text/plain' && src.type === 'data') {
+      blocks.push({ type: 'document', source: { type: 'text', media_type: mime, data: Buffer.from(src.value, 'base64').toString('utf8') } });
+    } else {
+      throw bad(`document type ${mime} is not supported (PDF, or plain text as data)`, [...where, 'source', 'mimeType']);
+    }
+  });
+  return blocks;
+}
+
+/** A tool message → the tool_result block answering its call. */
+function toolResultBlock(m: Extract<AgUiMessage, { role: 'tool' }>, path: Array<string | number>): Block {
+  const blocks = typeof m.content === 'string' ? null : userBlocks(m.content, path);
+  const text = typeof m.content === 'string' ? m.content : null;
+  const error = m.error ? { is_error: true } : {};
+  if (m.error) {
+    const detail = text ?? '';
+    return { type: 'tool_result', tool_use_id: m.toolCallId, content: detail ? `${m.error}\n${detail}` : m.error, ...error };
+  }
+  if (blocks) return { type: 'tool_result', tool_use_id: m.toolCallId, content: blocks.length ? blocks : '' };
+  return { type: 'tool_result', tool_use_id: m.toolCallId, content: text ?? '' };
+}
+
+// ---------- stored → AG-UI ----------
+
+function blockText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return (content as Block[])
+    .filter((b) => b.type === 'text' && typeof b.text === 'string')
+    .map((b) => b.text as string)
+    .join('\n\n');
+}
+
+/** Anthropic user blocks → AG-UI content parts. */
+function toParts(blocks: Block[]): ContentPart[] {
+  return blocks.flatMap((b): ContentPart[] => {
+    const src = b.source as { type?: string; media_type?: string; data?: string; url?: string } | undefined;
+    if (b.type === 'text') return [{ type: 'text', text: String(b.text) }];
+    if ((b.type === 'image' || b.type === 'document') && src) {
+      if (src.type === 'base64') return [{ type: b.type, source: { type: 'data', value: String(src.data), mimeType: String(src.media_type) } }];
+      if (src.type === 'url') return [{ type: b.type, source: { type: 'url', value: String(src.url) } }];
+      if (src.type === 'text') return [{ type: 'document', source: { type: 'data', value: Buffer.from(String(src.data)).toString('base64'), mimeType: 'text/plain' } }];
+    }
+    return [];
+  });
+}
+
+/**
+ * One stored turn → its AG-UI messages, in the order a live stream builds them:
+ * reasoning messages (id = block id, as streamed), the assistant message (id =
+ * turn id; text blocks joined by a blank line; tool calls), one tool message per
+ * tool result, then the user's own message.
+ */
+export function turnToAgUi(turn: StoredTurn): AgUiMessage[] {
+  const blocks = turn.content as Block[];
+  const out: AgUiMessage[] = [];
+  if (turn.role === 'assistant') {
+    const texts: string[] = [];
+    const toolCalls: NonNullable<Extract<AgUiMessage, { role: 'assistant' }>['toolCalls']> = [];
+    let at = -1;
+    blocks.forEach((b, i) => {
+      if (b.type === 'thinking' && typeof b.thinking === 'string') out.push({ id: `${turn.id}_${i}`, role: 'reasoning', content: b.thinking });
+      else if (b.type === 'text' || b.type === 'tool_use') {
+        if (at < 0) at = out.length;
+        if (b.type === 'text' && typeof b.text === 'string' && b.text) texts.push(b.text);
+        if (b.type === 'tool_use') toolCalls.push({ id: String(b.id), type: 'function', function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) } });
+      }
+    });
+    if (at >= 0) {
+      out.splice(at, 0, {
+        id: turn.id,
+        role: 'assistant',
+        ...(texts.length ? { content: texts.join('\n\n') } : {}),
+        ...(toolCalls.length ? { toolCalls } : {}),
+      });
+    }
+    return out;
+  }
+  for (const b of blocks) {
+    if (b.type !== 'tool_result') continue;
+    const content = blockText(b.content);
+    out.push({ id: toolResultMessageId(String(b.tool_use_id)), role: 'tool', toolCallId: String(b.tool_use_id), content, ...(b.is_error ? { error: content || 'tool failed' } : {}) });
+  }
+  const own = blocks.filter((b) => b.type !== 'tool_result');
+  if (own.length) {
+    const onlyText = own.every((b) => b.type === 'text');
+    out.push({ id: turn.id, role: 'user', content: onlyText && own.length === 1 ? String(own[0].text) : toParts(own) });
+  }
+  return out;
+}
+
+/** Stored turns → the AG-UI messages a front end restores a conversation from. */
+export function toAgUiMessages(turns: StoredTurn[]): AgUiMessage[] {
+  return turns.flatMap(turnToAgUi);
+}

@@ -1,0 +1,127 @@
+import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Tool } from './tool.js';
+import { workspaceOf } from './tool.js';
+import { displayPath, resolveInWorkspace } from './workspace-path.js';
+
+/** Files larger than this are read only up to here (and skipped by search). */
+export const MAX_READ_BYTES = 1_000_000;
+export const MAX_LIST_ENTRIES = 1_000;
+export const MAX_SEARCH_RESULTS = 200;
+/** Search stops after visiting this many files, so a huge tree cannot stall a run. */
+export const MAX_SEARCH_FILES = 5_000;
+
+const pathProp = { type: 'string', description: 'Path relative to the workspace root' };
+
+export const readFileTool: Tool = {
+  name: 'read_file',
+  description: `Reads a UTF-8 text file from the workspace (at most ${MAX_READ_BYTES} bytes).`,
+  input_schema: { type: 'object', properties: { path: pathProp }, required: ['path'], additionalProperties: false },
+  async execute(input: { path: string }, ctx) {
+    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
+    const handle = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_READ_BYTES + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      const text = buf.subarray(0, Math.min(bytesRead, MAX_READ_BYTES)).toString('utf8');
+      return bytesRead > MAX_READ_BYTES ? `${text}\n…[file longer than ${MAX_READ_BYTES} bytes; rest not read]` : text;
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+export const writeFileTool: Tool = {
+  name: 'write_file',
+  description: 'Creates or overwrites a UTF-8 text file in the workspace (parent directories are created).',
+  input_schema: { type: 'object', properties: { path: pathProp, content: { type: 'string' } }, required: ['path', 'content'], additionalProperties: false },
+  async execute(input: { path: string; content: string }, ctx) {
+    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, input.content);
+    return `wrote ${Buffer.byteLength(input.content)} bytes to ${input.path}`;
+  },
+};
+
+export const editFileTool: Tool = {
+  name: 'edit_file',
+  description: 'Replaces an exact string in a workspace file. old_string must occur exactly once unless replace_all is true.',
+  input_schema: {
+    type: 'object',
+    properties: { path: pathProp, old_string: { type: 'string', minLength: 1 }, new_string: { type: 'string' }, replace_all: { type: 'boolean' } },
+    required: ['path', 'old_string', 'new_string'],
+    additionalProperties: false,
+  },
+  async execute(input: { path: string; old_string: string; new_string: string; replace_all?: boolean }, ctx) {
+    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
+    const text = await readFile(file, 'utf8');
+    const count = text.split(input.old_string).length - 1;
+    if (count === 0) throw new Error(`old_string not found in ${input.path}`);
+    if (count > 1 && !input.replace_all) throw new Error(`old_string occurs ${count} times in ${input.path}; make it unique or set replace_all`);
+    // split/join, not String.replace: `$` in new_string must stay literal.
+    await writeFile(file, text.split(input.old_string).join(input.new_string));
+    return `replaced ${count} occurrence(s) in ${input.path}`;
+  },
+};
+
+export const listDirTool: Tool = {
+  name: 'list_dir',
+  description: `Lists a workspace directory (default: the root): name, type and size, at most ${MAX_LIST_ENTRIES} entries.`,
+  input_schema: { type: 'object', properties: { path: pathProp }, additionalProperties: false },
+  async execute(input: { path?: string }, ctx) {
+    const dir = await resolveInWorkspace(workspaceOf(ctx), input.path ?? '.');
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    const items = await Promise.all(
+      entries.slice(0, MAX_LIST_ENTRIES).map(async (e) => {
+        const type = e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : e.isFile() ? 'file' : 'other';
+        return { name: e.name, type, ...(type === 'file' ? { size: (await stat(join(dir, e.name))).size } : {}) };
+      }),
+    );
+    return { path: await displayPath(workspaceOf(ctx), dir), entries: items, ...(entries.length > MAX_LIST_ENTRIES ? { truncated: true } : {}) };
+  },
+};
+
+export const searchFilesTool: Tool = {
+  name: 'search_files',
+  description: `Searches workspace files line by line for a substring (or a JavaScript regular expression with regex: true). Returns "path:line: text", at most ${MAX_SEARCH_RESULTS} matches. Symbolic links are not followed.`,
+  input_schema: {
+    type: 'object',
+    properties: { pattern: { type: 'string', minLength: 1, maxLength: 500 }, path: pathProp, regex: { type: 'boolean' }, ignore_case: { type: 'boolean' } },
+    required: ['pattern'],
+    additionalProperties: false,
+  },
+  async execute(input: { pattern: string; path?: string; regex?: boolean; ignore_case?: boolean }, ctx) {
+    const root = workspaceOf(ctx);
+    const start = await resolveInWorkspace(root, input.path ?? '.');
+    const needle = input.ignore_case ? input.pattern.toLowerCase() : input.pattern;
+    const re = input.regex ? new RegExp(input.pattern, input.ignore_case ? 'i' : '') : undefined;
+    // Long lines are cut before matching: bounds the work of a pathological regex.
+    const matches = (line: string) => (re ? re.test(line.slice(0, 2_000)) : (input.ignore_case ? line.toLowerCase() : line).includes(needle));
+    const results: string[] = [];
+    let visited = 0;
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        if (results.length >= MAX_SEARCH_RESULTS || visited >= MAX_SEARCH_FILES || ctx.signal.aborted) return;
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile()) {
+          visited++;
+          if ((await stat(p)).size > MAX_READ_BYTES) continue;
+          const text = await readFile(p, 'utf8');
+          if (text.includes('\0')) continue; // binary
+          const rel = await displayPath(root, p);
+          text.split('\n').forEach((line, i) => {
+            if (results.length < MAX_SEARCH_RESULTS && matches(line)) results.push(`${rel}:${i + 1}: ${line.slice(0, 500)}`);
+          });
+        }
+      }
+    };
+    const s = await stat(start);
+    if (s.isDirectory()) await walk(start);
+    else throw new Error(`${input.path} is not a directory`);
+    if (!results.length) return 'no matches';
+    return results.join('\n') + (results.length >= MAX_SEARCH_RESULTS || visited >= MAX_SEARCH_FILES ? '\n…[search stopped at its limit]' : '');
+  },
+};
+
+export const FILE_TOOLS: Tool[] = [readFileTool, writeFileTool, editFileTool, listDirTool, searchFilesTool];

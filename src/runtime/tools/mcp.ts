@@ -1,0 +1,185 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { MCP_SEPARATOR, type Agent, type McpServerSpec } from '../../agents.js';
+import type { Tool } from './tool.js';
+
+/** The registry's timeout (with the run's abort signal) bounds a call; the SDK's own 60 s default must not cut in first. */
+const NO_SDK_TIMEOUT = 2 ** 31 - 1;
+/** What the Messages API accepts as a tool name. */
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+type CallResult = Awaited<ReturnType<Client['callTool']>>;
+
+/** One MCP server: a client that is reused by every call, and re-created when its transport has closed. */
+class McpConnection {
+  private client?: Client;
+  private closed = true;
+  private connecting?: Promise<Client>;
+
+  constructor(
+    readonly name: string,
+    private readonly spec: McpServerSpec,
+    private readonly logger: Logger,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  /** Connects (once at a time); a failed attempt leaves nothing running. */
+  connect(): Promise<Client> {
+    return (this.connecting ??= this.open().finally(() => (this.connecting = undefined)));
+  }
+
+  private async open(): Promise<Client> {
+    const old = this.client;
+    this.client = undefined;
+    await old?.close().catch(() => {});
+    const client = new Client({ name: 'agent-server', version: '0.1.0' });
+    const spec = this.spec;
+    const transport =
+      'url' in spec
+        ? new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers ?? {} } })
+        : new StdioClientTransport({ command: spec.command, args: spec.args ?? [], env: spec.env, cwd: spec.cwd, stderr: 'pipe' });
+    if (transport instanceof StdioClientTransport) {
+      transport.stderr?.on('data', (d: Buffer) => this.logger.debug({ mcp_server: this.name, stderr: String(d).trimEnd() }, 'MCP server stderr'));
+    }
+    client.onclose = () => {
+      if (this.client === client) this.closed = true;
+    };
+    try {
+      await client.connect(transport, { timeout: this.startTimeoutMs });
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw err;
+    }
+    this.client = client;
+    this.closed = false;
+    return client;
+  }
+
+  async listTools(): Promise<Array<{ name: string; description?: string; inputSchema: Tool['input_schema'] }>> {
+    const client = this.client ?? (await this.connect());
+    const tools = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.startTimeoutMs });
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools as Array<{ name: string; description?: string; inputSchema: Tool['input_schema'] }>;
+  }
+
+  /**
+   * Calls a tool. A connection found closed is re-opened first; a call that fails because the
+   * transport closed under it is retried once on a fresh connection.
+   */
+  async call(tool: string, args: unknown, signal: AbortSignal): Promise<CallResult> {
+    const attempt = async () => {
+      const client = this.closed || !this.client ? await this.connect() : this.client;
+      return client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, { signal, timeout: NO_SDK_TIMEOUT });
+    };
+    try {
+      return await attempt();
+    } catch (err) {
+      if (signal.aborted || !transportClosed(err)) throw err;
+      this.logger.warn({ mcp_server: this.name, err: (err as Error).message }, 'MCP server connection lost; reconnecting');
+      this.closed = true;
+      return attempt();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.client;
+    this.client = undefined;
+    await c?.close().catch(() => {});
+  }
+}
+
+function transportClosed(err: unknown): boolean {
+  return (err instanceof McpError && err.code === ErrorCode.ConnectionClosed) || (err instanceof Error && err.message === 'Not connected');
+}
+
+/** What the model sees of a tool result: text blocks as text, other blocks described. */
+function resultText(result: CallResult): string {
+  const content = (result.content ?? []) as Array<Record<string, any>>;
+  if (!content.length && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent);
+  return content
+    .map((b) => {
+      switch (b.type) {
+        case 'text':
+          return b.text as string;
+        case 'resource':
+          return (b.resource?.text as string | undefined) ?? `[resource ${b.resource?.uri}]`;
+        case 'resource_link':
+          return `[resource ${b.uri}]`;
+        default:
+          return `[${b.type}${b.mimeType ? ` ${b.mimeType}` : ''}]`;
+      }
+    })
+    .join('\n');
+}
+
+/** Every MCP server the agents declare, by name (the agents file guarantees one spec per name). */
+export function mcpServersOf(agents: Iterable<Agent>): Map<string, McpServerSpec> {
+  const servers = new Map<string, McpServerSpec>();
+  for (const a of agents) for (const [name, spec] of Object.entries(a.mcpServers ?? {})) servers.set(name, spec);
+  return servers;
+}
+
+/** Connects the configured MCP servers at start-up and exposes their tools as `<server>__<tool>`. */
+export class McpManager {
+  private readonly connections: McpConnection[] = [];
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  /** A server that fails to start is reported (one warning naming it) and contributes no tools. */
+  async start(servers: ReadonlyMap<string, McpServerSpec>): Promise<{ tools: Tool[]; listed: Map<string, string[]> }> {
+    const tools: Tool[] = [];
+    const listed = new Map<string, string[]>();
+    await Promise.all(
+      [...servers].map(async ([name, spec]) => {
+        const conn = new McpConnection(name, spec, this.logger, this.startTimeoutMs);
+        try {
+          await conn.connect();
+          const found = await conn.listTools();
+          this.connections.push(conn);
+          const names: string[] = [];
+          for (const t of found) {
+            const full = `${name}${MCP_SEPARATOR}${t.name}`;
+            if (!TOOL_NAME.test(full)) {
+              this.logger.warn({ mcp_server: name, tool: t.name }, 'MCP tool skipped: its name is not a valid model tool name');
+              continue;
+            }
+            names.push(full);
+            tools.push({
+              name: full,
+              description: t.description ?? '',
+              input_schema: { ...t.inputSchema, type: 'object' },
+              async execute(input, ctx) {
+                const result = await conn.call(t.name, input, ctx.signal);
+                const text = resultText(result);
+                if (result.isError) throw new Error(text || `MCP tool ${full} failed`);
+                return text;
+              },
+            });
+          }
+          listed.set(name, names);
+          this.logger.info({ mcp_server: name, tools: names.length }, 'MCP server connected');
+        } catch (err) {
+          await conn.close();
+          this.logger.warn({ mcp_server: name, err: (err as Error).message }, `MCP server "${name}" failed to start; its tools are unavailable`);
+        }
+      }),
+    );
+    return { tools, listed };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.close()));
+  }
+}

@@ -1,0 +1,58 @@
+import { tracked } from '@trpc/server';
+import { CancelRunResult, ListRunsInput, Run, RunEventsInput, RunId, RunPage, StartRunInput } from '../../contracts/runs.js';
+import { AppError } from '../errors.js';
+import { procedure, rest, router } from './init.js';
+
+const tag = 'runs';
+
+export const runsRouter = router({
+  list: procedure
+    .meta(rest('GET', '/v1/runs', 'List runs, newest first', { tag, errors: [400] }))
+    .input(ListRunsInput)
+    .output(RunPage)
+    .query(({ ctx, input }) => ctx.runs.list(input)),
+  get: procedure
+    .meta(rest('GET', '/v1/runs/{id}', 'A run record', { tag, errors: [400, 404] }))
+    .input(RunId)
+    .output(Run)
+    .query(({ ctx, input }) => ctx.runs.get(input.id)),
+  cancel: procedure
+    .meta(
+      rest('POST', '/v1/runs/{id}/cancel', 'Cancel an active run', {
+        tag,
+        errors: [400, 404, 409, 413, 415],
+        successStatus: 202,
+        description: 'The run ends with status `cancelled`; its event stream ends with the terminal event. 409 when the run is not active.',
+      }),
+    )
+    .input(RunId)
+    .output(CancelRunResult)
+    .mutation(({ ctx, input }) => ctx.runs.cancel(input.id)),
+
+  /** Events of a run (`tracked` id = seq): stored ones replayed, then live until the run ends. */
+  events: procedure.input(RunEventsInput).subscription(async function* ({ ctx, input, signal }) {
+    const after = input.lastEventId !== undefined ? seqOf(input.lastEventId) : (input.after ?? 0);
+    for await (const e of ctx.runs.events(input.id, after, signal)) yield tracked(String(e.seq), e.event);
+  }),
+
+  /**
+   * Starts a run and streams its events. Ids are `<run_id>:<seq>`, so a client that
+   * reconnects (sending `lastEventId`) resumes the same run instead of starting another.
+   */
+  start: procedure.input(StartRunInput).subscription(async function* ({ ctx, input, signal }) {
+    const resume = input.lastEventId !== undefined ? startEventId(input.lastEventId) : undefined;
+    const runId = resume?.runId ?? (await ctx.runs.start(input, 'trpc')).runId;
+    for await (const e of ctx.runs.events(runId, resume?.seq ?? 0, signal)) yield tracked(`${runId}:${e.seq}`, e.event);
+  }),
+});
+
+function seqOf(id: string): number {
+  if (!/^\d{1,15}$/.test(id)) throw new AppError('bad_request', 'lastEventId must be an event seq', { issues: [{ path: ['lastEventId'], message: 'not an event seq' }] });
+  return Number(id);
+}
+
+function startEventId(id: string): { runId: string; seq: number } {
+  const m = /^(.+):(\d{1,15})$/.exec(id);
+  if (!m) throw new AppError('bad_request', 'lastEventId must be "<run_id>:<seq>"', { issues: [{ path: ['lastEventId'], message: 'not a run event id' }] });
+  return { runId: m[1], seq: Number(m[2]) };
+}
