@@ -4,15 +4,49 @@ import { z } from 'zod';
 import { Id } from '../contracts/run.js';
 
 export type ToolPolicy = 'allow' | 'ask' | 'deny';
-const Policy = z.enum(['allow', 'ask', 'deny']);
+const Policy = z.enum(['allow', 'ask', 'deny'], { error: 'must be "allow", "ask" or "deny"' });
 /** Options any tool takes in the agents file; `timeout_ms` overrides AGENTSDK_TOOL_TIMEOUT_MS for it. */
 const ToolOptions = { policy: Policy.optional(), timeout_ms: z.number().int().min(1).max(3_600_000).optional() };
-const ToolEntry = z.union([Policy, z.strictObject(ToolOptions)]);
-/** MCP server: a stdio command or a streamable HTTP URL; `policy` is the default for its tools. */
-const McpStdio = z.strictObject({ command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional(), cwd: z.string().optional(), ...ToolOptions });
-const McpHttp = z.strictObject({ url: z.url({ protocol: /^https?$/ }), headers: z.record(z.string(), z.string()).optional(), ...ToolOptions });
-const McpServerSpec = z.union([McpStdio, McpHttp]);
-export type McpServerSpec = z.infer<typeof McpServerSpec>;
+
+/**
+ * A value that may take one of several shapes, checked against the shape `choose` picks from the
+ * value itself, so an error names the bad key of that shape (a plain union only says "Invalid input").
+ */
+function oneOf<T>(choose: (value: unknown) => z.ZodType<T> | string): z.ZodType<T> {
+  return z.unknown().transform((value, ctx): T => {
+    const schema = choose(value);
+    if (typeof schema === 'string') {
+      ctx.addIssue({ code: 'custom', message: schema });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  }) as unknown as z.ZodType<T>;
+}
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const ToolObject = z.strictObject(ToolOptions);
+type ToolEntry = z.infer<typeof Policy> | z.infer<typeof ToolObject>;
+const ToolEntry = oneOf<ToolEntry>((v) => (typeof v === 'string' ? Policy : isObject(v) ? ToolObject : 'must be "allow", "ask", "deny" or an object {policy, timeout_ms}'));
+const ToolList = z.array(z.string().min(1));
+const ToolMap = z.record(z.string().min(1), ToolEntry);
+const Tools = oneOf<z.infer<typeof ToolList> | z.infer<typeof ToolMap>>((v) =>
+  Array.isArray(v) ? ToolList : isObject(v) ? ToolMap : 'must be a list of tool names or an object {tool: policy}',
+);
+
+/** MCP server: a stdio command or a streamable HTTP URL; `policy` and `timeout_ms` are the defaults for its tools. */
+const McpStdio = z.strictObject({ command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional(), cwd: z.string().min(1).optional(), ...ToolOptions });
+const McpHttp = z.strictObject({ url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }), headers: z.record(z.string(), z.string()).optional(), ...ToolOptions });
+export type McpServerSpec = z.infer<typeof McpStdio> | z.infer<typeof McpHttp>;
+const McpServerSpec = oneOf<McpServerSpec>((v) => {
+  if (!isObject(v)) return 'must be an object with command (stdio) or url (streamable HTTP)';
+  if ('url' in v && 'command' in v) return 'give either command (stdio) or url (streamable HTTP), not both';
+  if ('url' in v) return McpHttp;
+  if ('command' in v) return McpStdio;
+  return 'needs command (a stdio server) or url (a streamable HTTP server)';
+});
 /** Server names become tool-name prefixes (`<server>__<tool>`), so they stay short and plain. */
 const McpName = z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'MCP server names are 1-32 of a-z A-Z 0-9 _ -').refine((n) => !n.includes('__'), 'MCP server names must not contain "__"');
 
@@ -26,10 +60,10 @@ const AgentSpec = z.strictObject({
   max_tokens: z.number().int().min(1).max(1_000_000).optional(),
   temperature: z.number().min(0).max(1).optional(),
   thinking_budget: z.number().int().min(1024).optional(),
-  tools: z.union([z.array(z.string().min(1)), z.record(z.string().min(1), ToolEntry)]).optional(),
+  tools: Tools.optional(),
   mcp_servers: z.record(McpName, McpServerSpec).optional(),
   /** Root of the file and shell tools; default AGENTSDK_WORKSPACE. */
-  workspace: z.string().min(1).optional(),
+  workspace: z.string().min(1, 'must not be empty').optional(),
 });
 const AgentsFile = z.strictObject({ agents: z.record(Id, AgentSpec).refine((a) => Object.keys(a).length > 0, 'declare at least one agent') });
 
@@ -58,9 +92,8 @@ export interface Agent {
 export const MCP_SEPARATOR = '__';
 
 /**
- * The policy of a tool for an agent. TODO(approvals): `ask` is offered to the model and, until the
- * approval flow exists, runs like `allow`; the runtime is meant to pause for a decision wherever
- * this returns 'ask' (callers: ToolRegistry.run).
+ * The policy of a tool for an agent: `allow` runs, `deny` is never offered (and refused if called
+ * anyway), `ask` is offered but the run pauses for a human decision before it runs (agent-loop).
  */
 export function policyOf(agent: Agent, toolName: string): ToolPolicy {
   const explicit = agent.toolPolicies?.get(toolName);
@@ -111,7 +144,8 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const where = i.path.join('.') || '(root)';
-      const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message;
+      const what =
+        i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.code === 'invalid_key' ? `invalid name: ${i.issues.map((k) => k.message).join('; ')}` : i.message;
       return `  ${where}: ${what}`;
     });
     throw new Error(`agents file ${path} is invalid:\n${lines.join('\n')}`);
@@ -127,7 +161,7 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
       if ((mcpByName.get(name) ?? key) !== key) throw invalid(`agents.${id}.mcp_servers.${name}`, 'another agent declares a different server with this name');
       mcpByName.set(name, key);
     }
-    const entries: Array<[string, z.infer<typeof ToolEntry>]> = Array.isArray(spec.tools) ? spec.tools.map((t) => [t, 'allow']) : Object.entries(spec.tools ?? {});
+    const entries: Array<[string, ToolEntry]> = Array.isArray(spec.tools) ? spec.tools.map((t) => [t, 'allow']) : Object.entries(spec.tools ?? {});
     const tools: string[] = [];
     const toolPolicies = new Map<string, ToolPolicy>();
     const toolTimeouts = new Map<string, number>();

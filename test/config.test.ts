@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { defaultAgents, loadAgentsFile } from '../src/agents.js';
+import { defaultAgents, loadAgentsFile, withMcpTools } from '../src/agents.js';
 import { ConfigError, DEFAULT_MODEL, loadConfig } from '../src/config.js';
 import { tempDir } from './helpers/server.js';
 
@@ -33,6 +33,34 @@ describe('configuration', () => {
       assert.equal(err.problems.length, 6, err.message);
       for (const name of ['--bogus', 'AGENTSDK_HTTP_ADDR', 'ANTHROPIC_BASE_URL', 'AGENTSDK_SSE_PING_MS', 'LOG_LEVEL', 'DATABASE_URL']) assert.match(err.message, new RegExp(name));
     }
+  });
+
+  it('reads the tool settings and names bad ones', () => {
+    const c = loadConfig({ AGENTSDK_WORKSPACE: 'ws', AGENTSDK_FETCH_ALLOW: 'Intranet.example, *.corp.example,10.0.0.0/8,[::1]', AGENTSDK_SHELL: 'on', AGENTSDK_FETCH_MAX_BYTES: '5000', AGENTSDK_MCP_START_TIMEOUT_MS: '3000', AGENTSDK_TOOL_TIMEOUT_MS: '250' }, []);
+    assert.deepEqual(
+      [c.workspace, c.fetchAllow, c.shellEnabled, c.fetchMaxBytes, c.mcpStartTimeoutMs, c.toolTimeoutMs],
+      [join(process.cwd(), 'ws'), ['intranet.example', '*.corp.example', '10.0.0.0/8', '[::1]'], true, 5000, 3000, 250],
+    );
+    const d = loadConfig({}, []);
+    assert.deepEqual([d.workspace, d.fetchAllow, d.shellEnabled, d.fetchMaxBytes, d.mcpStartTimeoutMs, d.toolTimeoutMs], [join(process.cwd(), 'workspace'), [], false, 65_536, 20_000, 60_000]);
+    try {
+      loadConfig({ AGENTSDK_FETCH_ALLOW: 'ok.example,http://x/,10.0.0.0/33', AGENTSDK_SHELL: 'yes', AGENTSDK_FETCH_MAX_BYTES: '0', AGENTSDK_MCP_START_TIMEOUT_MS: 'soon', AGENTSDK_TOOL_TIMEOUT_MS: '1.5' }, []);
+      assert.fail('should throw');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 6, err.message);
+      for (const text of ['"http://x/"', '"10.0.0.0/33"', 'AGENTSDK_SHELL', 'AGENTSDK_FETCH_MAX_BYTES', 'AGENTSDK_MCP_START_TIMEOUT_MS', 'AGENTSDK_TOOL_TIMEOUT_MS']) assert.ok(err.message.includes(text), text);
+    }
+  });
+
+  it('reads the lease and pool size, and names bad ones', () => {
+    assert.deepEqual([loadConfig({}, []).leaseMs, loadConfig({}, []).databasePoolSize], [15_000, 10]);
+    const c = loadConfig({ AGENTSDK_LEASE_MS: '1500', DATABASE_POOL_SIZE: '3' }, []);
+    assert.deepEqual([c.leaseMs, c.databasePoolSize], [1500, 3]);
+    assert.throws(
+      () => loadConfig({ AGENTSDK_LEASE_MS: '100', DATABASE_POOL_SIZE: '0' }, []),
+      (err: Error) => err instanceof ConfigError && err.problems.length === 2 && /AGENTSDK_LEASE_MS "100" must be an integer >= 300/.test(err.message) && /DATABASE_POOL_SIZE "0"/.test(err.message),
+    );
   });
 
   it('never prints a database password', () => {
@@ -70,5 +98,77 @@ describe('agents file', () => {
       [{ agents: { 'bad id!': {} } }, /agents/],
     ];
     for (const [content, message] of cases) assert.throws(() => loadAgentsFile(write(content), 'm', known), message);
+  });
+
+  it('rejects bad tools, mcp_servers and workspace entries naming the bad key', () => {
+    const builtins = new Set(['current_time', 'read_file', 'shell']);
+    const cases: Array<[unknown, RegExp]> = [
+      [{ agents: { a: { tools: { current_time: 'maybe' } } } }, /agents\.a\.tools\.current_time: must be "allow", "ask" or "deny"/],
+      [{ agents: { a: { tools: { current_time: { polcy: 'allow' } } } } }, /agents\.a\.tools\.current_time: unknown key\(s\) polcy/],
+      [{ agents: { a: { tools: { current_time: { timeout_ms: 0 } } } } }, /agents\.a\.tools\.current_time\.timeout_ms: /],
+      [{ agents: { a: { tools: { current_time: 3 } } } }, /agents\.a\.tools\.current_time: must be "allow", "ask", "deny" or an object/],
+      [{ agents: { a: { tools: 'current_time' } } }, /agents\.a\.tools: must be a list of tool names or an object/],
+      [{ agents: { a: { tools: { nope: 'allow' } } } }, /agents\.a\.tools: unknown tool "nope"/],
+      [{ agents: { a: { tools: ['gh__search'] } } }, /agents\.a\.tools: unknown tool "gh__search"/],
+      [{ agents: { a: { mcp_servers: { 'bad name': { command: 'x' } } } } }, /agents\.a\.mcp_servers\.bad name: invalid name: MCP server names are/],
+      [{ agents: { a: { mcp_servers: { a__b: { command: 'x' } } } } }, /agents\.a\.mcp_servers\.a__b: invalid name: .*must not contain "__"/],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x', url: 'http://x' } } } } }, /agents\.a\.mcp_servers\.s: give either command \(stdio\) or url/],
+      [{ agents: { a: { mcp_servers: { s: { args: ['x'] } } } } }, /agents\.a\.mcp_servers\.s: needs command .* or url/],
+      [{ agents: { a: { mcp_servers: { s: 'npx server' } } } }, /agents\.a\.mcp_servers\.s: must be an object/],
+      [{ agents: { a: { mcp_servers: { s: { command: '' } } } } }, /agents\.a\.mcp_servers\.s\.command: /],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x', args: 'y' } } } } }, /agents\.a\.mcp_servers\.s\.args: /],
+      [{ agents: { a: { mcp_servers: { s: { url: 'ftp://x' } } } } }, /agents\.a\.mcp_servers\.s\.url: must be an http\(s\) URL/],
+      [{ agents: { a: { mcp_servers: { s: { url: 'http://x', headers: { a: 1 } } } } } }, /agents\.a\.mcp_servers\.s\.headers\.a: /],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x', bogus: 1 } } } } }, /agents\.a\.mcp_servers\.s: unknown key\(s\) bogus/],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x', policy: 'sometimes' } } } } }, /agents\.a\.mcp_servers\.s\.policy: must be "allow", "ask" or "deny"/],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x', timeout_ms: -1 } } } } }, /agents\.a\.mcp_servers\.s\.timeout_ms: /],
+      [{ agents: { a: { mcp_servers: { s: { command: 'x' } } }, b: { mcp_servers: { s: { command: 'y' } } } } }, /agents\.b\.mcp_servers\.s: another agent declares a different server/],
+      [{ agents: { a: { workspace: '' } } }, /agents\.a\.workspace: must not be empty/],
+      [{ agents: { a: { workspace: 3 } } }, /agents\.a\.workspace: /],
+    ];
+    for (const [content, message] of cases) assert.throws(() => loadAgentsFile(write(content), 'm', builtins), message, JSON.stringify(content));
+  });
+
+  it('turns tools, policies, timeouts, workspace and MCP servers into the agent', () => {
+    const warnings: string[] = [];
+    const file = write({
+      agents: {
+        a: {
+          workspace: 'ws-a',
+          tools: { current_time: 'allow', read_file: { policy: 'ask', timeout_ms: 5000 }, shell: 'allow', gh__delete_repo: 'deny', gh__search: { timeout_ms: 100 } },
+          mcp_servers: { gh: { command: 'gh-mcp', args: ['--stdio'], policy: 'ask', timeout_ms: 2000 }, web: { url: 'https://mcp.example/mcp', headers: { authorization: 'Bearer x' } } },
+        },
+        b: { tools: ['current_time'] },
+      },
+    });
+    const agents = loadAgentsFile(file, 'm', new Set(['current_time', 'read_file']), {
+      workspace: '/srv/default-ws',
+      disabled: new Map([['shell', 'the shell tool is off']]),
+      warn: (m) => warnings.push(m),
+    });
+    const a = agents.get('a')!;
+    assert.deepEqual(a.tools, ['current_time', 'read_file'], 'deny and switched-off tools are not offered; MCP tools come later');
+    assert.deepEqual(warnings, ['agents.a.tools: "shell" ignored: the shell tool is off']);
+    assert.equal(a.toolPolicies!.get('read_file'), 'ask');
+    assert.equal(a.toolTimeouts!.get('read_file'), 5000);
+    assert.equal(a.workspace, join(process.cwd(), 'ws-a'));
+    assert.equal(agents.get('b')!.workspace, '/srv/default-ws');
+    assert.deepEqual(Object.keys(a.mcpServers!), ['gh', 'web']);
+
+    // Once the servers have listed their tools: the tool's own entry, then the server's policy and timeout.
+    withMcpTools(agents, new Map([['gh', ['gh__search', 'gh__delete_repo', 'gh__read']]]), (m) => warnings.push(m));
+    assert.deepEqual(a.tools, ['current_time', 'read_file', 'gh__search', 'gh__read']);
+    assert.deepEqual(
+      ['gh__search', 'gh__delete_repo', 'gh__read'].map((t) => [a.toolPolicies!.get(t), a.toolTimeouts!.get(t)]),
+      [
+        ['allow', 100],
+        ['deny', 2000],
+        ['ask', 2000],
+      ],
+    );
+    // `web` is down (not listed): it contributes nothing.
+    assert.ok(!a.tools.some((t) => t.startsWith('web__')));
+    withMcpTools(loadAgentsFile(write({ agents: { c: { tools: { gh__missing: 'allow' }, mcp_servers: { gh: { command: 'gh-mcp' } } } } }), 'm', new Set()), new Map([['gh', ['gh__search']]]), (m) => warnings.push(m));
+    assert.equal(warnings.at(-1), 'agents.c.tools: MCP server "gh" has no tool "missing"');
   });
 });

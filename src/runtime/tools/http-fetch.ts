@@ -12,17 +12,25 @@ export interface FetchToolOptions {
   allow: string[];
   /** Bodies are cut at this many bytes. */
   maxBytes: number;
+  /** Name resolution (default `dns.lookup`); replaceable so tests can play a rebinding DNS server. */
+  resolve?: Resolver;
 }
+
+/** `dns.lookup` with `all: true`. */
+export type Resolver = (hostname: string, options: { all: true; family: number }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /**
  * The DNS lookup the request itself uses: every resolved address is checked, so the address
  * checked is the address connected (no second, unchecked resolution).
  */
-function guardedLookup(policy: AddressPolicy): LookupFunction {
+function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (err, addresses: LookupAddress[]) => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : typeof options.family === 'number' ? options.family : 0;
+    resolve(hostname, { all: true, family }, (err, addresses) => {
       if (err) return callback(err, '', 0);
+      if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 0);
       try {
+        // Every address is checked: the connection may use any of them (happy eyeballs).
         for (const a of addresses) policy.check(hostname, a.address);
       } catch (refused) {
         return callback(refused as NodeJS.ErrnoException, '', 0);
@@ -40,14 +48,14 @@ interface Response {
   truncated: boolean;
 }
 
-function requestOnce(url: URL, method: string, headers: Record<string, string>, body: string | undefined, policy: AddressPolicy, maxBytes: number, signal: AbortSignal): Promise<Response> {
+function requestOnce(url: URL, method: string, headers: Record<string, string>, body: string | undefined, lookup: LookupFunction, policy: AddressPolicy, maxBytes: number, signal: AbortSignal): Promise<Response> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`only http and https URLs can be fetched: ${url.href}`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   // An IP literal is never looked up, so it is checked here.
   if (isIP(host)) policy.check(host, host);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method, headers, signal, lookup: guardedLookup(policy) }, (res) => {
+    const req = mod.request(url, { method, headers, signal, lookup, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let truncated = false;
@@ -76,6 +84,7 @@ function requestOnce(url: URL, method: string, headers: Record<string, string>, 
 /** `http_fetch`: GET/POST over http(s), refusing private destinations on every hop. */
 export function createFetchTool(opts: FetchToolOptions): Tool {
   const policy = new AddressPolicy(opts.allow);
+  const lookup = guardedLookup(policy, opts.resolve ?? (dnsLookup as unknown as Resolver));
   return {
     name: 'http_fetch',
     description: `Fetches a URL (GET or POST) and returns status, content type and body as text (at most ${opts.maxBytes} bytes). Redirects are followed (up to ${MAX_REDIRECTS}). Private and local network addresses are refused.`,
@@ -94,13 +103,19 @@ export function createFetchTool(opts: FetchToolOptions): Tool {
       let url = new URL(input.url);
       let method = input.method ?? 'GET';
       let body = method === 'POST' ? (input.body ?? '') : undefined;
-      const headers = Object.fromEntries(Object.entries(input.headers ?? {}).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k.toLowerCase())));
+      // Framing and encoding are ours to set (bodies are read as they come, not decompressed).
+      let headers = Object.fromEntries(
+        Object.entries(input.headers ?? {}).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding', 'accept-encoding'].includes(k.toLowerCase())),
+      );
       for (let hop = 0; ; hop++) {
-        const res = await requestOnce(url, method, headers, body, policy, opts.maxBytes, ctx.signal);
+        const res = await requestOnce(url, method, headers, body, lookup, policy, opts.maxBytes, ctx.signal);
         const location = res.headers.location;
         if (res.status >= 300 && res.status < 400 && location) {
           if (hop >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-          url = new URL(location, url);
+          const next = new URL(location, url);
+          // As browsers do: credentials are not carried to another origin.
+          if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !['authorization', 'cookie', 'proxy-authorization'].includes(k.toLowerCase())));
+          url = next;
           // As browsers do: 303, and 301/302 after POST, continue as GET without the body.
           if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
             method = 'GET';
@@ -112,8 +127,9 @@ export function createFetchTool(opts: FetchToolOptions): Tool {
           url: url.href,
           status: res.status,
           content_type: res.headers['content-type'] ?? null,
-          body: res.body.toString('utf8'),
-          ...(res.truncated ? { truncated: true, note: `body cut at ${opts.maxBytes} bytes` } : {}),
+          // A body with NUL bytes is binary: the model gets its size, not mojibake.
+          body: res.body.includes(0) ? `[binary body, ${res.body.length} bytes, not shown]` : res.body.toString('utf8'),
+          ...(res.truncated ? { truncated: true, note: `…[body cut at ${opts.maxBytes} bytes; the rest was not read]` } : {}),
         };
       }
     },

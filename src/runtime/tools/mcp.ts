@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { MCP_SEPARATOR, type Agent, type McpServerSpec } from '../../agents.js';
@@ -13,11 +13,20 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 type CallResult = Awaited<ReturnType<Client['callTool']>>;
 
-/** One MCP server: a client that is reused by every call, and re-created when its transport has closed. */
+/**
+ * One MCP server: a client that every call reuses, re-created when its connection is gone.
+ *
+ * Restarts: a connection found closed (a stdio process that exited, an HTTP server that failed)
+ * is opened again by the next call. A call is retried once, on a fresh connection, only when the
+ * server cannot have seen it: the client was not connected, or an HTTP server answered 404 for an
+ * expired session (the MCP spec's signal to start a new session). A call in flight when a stdio
+ * process dies is not retried, since the tool may have acted: it fails, and the next call restarts
+ * the server.
+ */
 class McpConnection {
   private client?: Client;
-  private closed = true;
   private connecting?: Promise<Client>;
+  private shut = false;
 
   constructor(
     readonly name: string,
@@ -26,12 +35,13 @@ class McpConnection {
     private readonly startTimeoutMs: number,
   ) {}
 
-  /** Connects (once at a time); a failed attempt leaves nothing running. */
+  /** Connects (one attempt at a time); a failed attempt leaves nothing running. */
   connect(): Promise<Client> {
     return (this.connecting ??= this.open().finally(() => (this.connecting = undefined)));
   }
 
   private async open(): Promise<Client> {
+    if (this.shut) throw new Error(`MCP server ${this.name} is shut down`);
     const old = this.client;
     this.client = undefined;
     await old?.close().catch(() => {});
@@ -44,8 +54,11 @@ class McpConnection {
     if (transport instanceof StdioClientTransport) {
       transport.stderr?.on('data', (d: Buffer) => this.logger.debug({ mcp_server: this.name, stderr: String(d).trimEnd() }, 'MCP server stderr'));
     }
+    client.onerror = (err) => this.logger.debug({ mcp_server: this.name, err: err.message }, 'MCP transport error');
     client.onclose = () => {
-      if (this.client === client) this.closed = true;
+      if (this.client !== client) return;
+      this.client = undefined;
+      if (!this.shut) this.logger.warn({ mcp_server: this.name }, `MCP server "${this.name}" connection closed; the next call reconnects`);
     };
     try {
       await client.connect(transport, { timeout: this.startTimeoutMs });
@@ -53,8 +66,11 @@ class McpConnection {
       await client.close().catch(() => {});
       throw err;
     }
+    if (this.shut) {
+      await client.close().catch(() => {});
+      throw new Error(`MCP server ${this.name} is shut down`);
+    }
     this.client = client;
-    this.closed = false;
     return client;
   }
 
@@ -70,35 +86,43 @@ class McpConnection {
     return tools as Array<{ name: string; description?: string; inputSchema: Tool['input_schema'] }>;
   }
 
-  /**
-   * Calls a tool. A connection found closed is re-opened first; a call that fails because the
-   * transport closed under it is retried once on a fresh connection.
-   */
+  /** Calls a tool on the current connection, (re)connecting first when there is none. */
   async call(tool: string, args: unknown, signal: AbortSignal): Promise<CallResult> {
     const attempt = async () => {
-      const client = this.closed || !this.client ? await this.connect() : this.client;
-      return client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, { signal, timeout: NO_SDK_TIMEOUT });
+      const client = this.client ?? (await this.connect());
+      signal.throwIfAborted();
+      try {
+        return await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, { signal, timeout: NO_SDK_TIMEOUT });
+      } catch (err) {
+        // A transport failure (not a JSON-RPC error from the server, not our own abort): drop the connection.
+        if (!signal.aborted && !(err instanceof McpError && err.code !== ErrorCode.ConnectionClosed) && this.client === client) {
+          this.client = undefined;
+          void client.close().catch(() => {});
+        }
+        throw err;
+      }
     };
     try {
       return await attempt();
     } catch (err) {
-      if (signal.aborted || !transportClosed(err)) throw err;
-      this.logger.warn({ mcp_server: this.name, err: (err as Error).message }, 'MCP server connection lost; reconnecting');
-      this.closed = true;
+      if (signal.aborted || !unseen(err)) throw err;
+      this.logger.warn({ mcp_server: this.name, err: (err as Error).message }, 'MCP call not delivered (not connected, or the server expired the session); reconnecting to send it again');
       return attempt();
     }
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.shut = true;
+    await this.connecting?.catch(() => {});
     const c = this.client;
     this.client = undefined;
     await c?.close().catch(() => {});
   }
 }
 
-function transportClosed(err: unknown): boolean {
-  return (err instanceof McpError && err.code === ErrorCode.ConnectionClosed) || (err instanceof Error && err.message === 'Not connected');
+/** True when the server cannot have received the call, so sending it again is safe. */
+function unseen(err: unknown): boolean {
+  return (err instanceof Error && err.message === 'Not connected') || (err instanceof StreamableHTTPError && err.code === 404);
 }
 
 /** What the model sees of a tool result: text blocks as text, other blocks described. */
@@ -119,6 +143,11 @@ function resultText(result: CallResult): string {
       }
     })
     .join('\n');
+}
+
+function withoutDialect(schema: Tool['input_schema']): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = schema ?? {};
+  return rest;
 }
 
 /** Every MCP server the agents declare, by name (the agents file guarantees one spec per name). */
@@ -159,7 +188,8 @@ export class McpManager {
             tools.push({
               name: full,
               description: t.description ?? '',
-              input_schema: { ...t.inputSchema, type: 'object' },
+              // The dialect marker ($schema) is not part of what the Messages API needs.
+              input_schema: { ...withoutDialect(t.inputSchema), type: 'object' },
               async execute(input, ctx) {
                 const result = await conn.call(t.name, input, ctx.signal);
                 const text = resultText(result);

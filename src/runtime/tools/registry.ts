@@ -49,16 +49,21 @@ export class ToolRegistry {
     timeoutMs = ctx.agent?.toolTimeouts?.get(call.name) ?? timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([ctx.signal, timeout]);
+    let onAbort: (() => void) | undefined;
     try {
-      const value = await Promise.race([
-        tool.execute(input, { ...ctx, signal, workspace: ctx.agent?.workspace ?? ctx.workspace }),
-        new Promise<never>((_, reject) => {
-          signal.addEventListener('abort', () => reject(timeout.aborted ? new Error(`tool timed out after ${timeoutMs} ms`) : signal.reason), { once: true });
-        }),
-      ]);
+      // The tool is not awaited past its signal: a tool that ignores the signal cannot hold the run.
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(timeout.aborted ? new Error(`tool timed out after ${timeoutMs} ms`) : signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => {}); // settled by the race below, or never looked at (the tool threw first)
+      const value = await Promise.race([tool.execute(input, { ...ctx, signal, workspace: ctx.agent?.workspace ?? ctx.workspace }), aborted]);
       return { ...call, output: truncate(typeof value === 'string' ? value : JSON.stringify(value) ?? ''), is_error: false };
     } catch (err) {
       return { ...call, output: truncate(err instanceof Error ? err.message : String(err)), is_error: true };
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 }
