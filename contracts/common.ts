@@ -56,3 +56,22 @@ export const ToolCall = z
   })
   .meta({ id: 'ToolCall' });
 export type ToolCall = z.infer<typeof ToolCall>;
+
+/** What a `waiting` run waits for: decisions on `ask` tool calls and results of client-executed tools. */
+export const PendingInputs = z
+  .object({
+    approvals: z.array(
+      z.object({
+        approval_id: z.string(),
+        tool_call_id: z.string(),
+        name: z.string(),
+        input: z.unknown(),
+        decision: z.object({ approved: z.boolean(), reason: z.string().optional() }).optional().describe('Set once decided; the run continues when every approval is decided'),
+      }),
+    ),
+    client_tool_calls: z.array(
+      z.object({ tool_call_id: z.string(), name: z.string(), input: z.unknown(), result: z.object({ output: z.string(), is_error: z.boolean() }).optional() }),
+    ),
+  })
+  .meta({ id: 'PendingInputs' });
+export type PendingInputs = z.infer<typeof PendingInputs>;

@@ -10,7 +10,7 @@ const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 
 export const RunEvent = z
   .discriminatedUnion('type', [
-    e('run.started', { run_id: z.string(), thread_id: z.string(), agent_id: z.string() }),
+    e('run.started', { run_id: z.string(), thread_id: z.string(), agent_id: z.string(), resumed: z.boolean().optional().describe('A waiting run continues after its inputs arrived') }),
     e('step.started', { step: z.number().int(), message_id: z.string().describe('Id of the assistant message this step produces') }),
     e('text.start', { id: z.string() }),
     e('text.delta', { id: z.string(), delta: z.string() }),
@@ -21,7 +21,7 @@ export const RunEvent = z
     e('tool.call.start', { id: z.string(), name: z.string() }),
     e('tool.call.delta', { id: z.string(), delta: z.string() }),
     e('tool.call.end', { id: z.string(), name: z.string(), input: z.unknown() }),
-    e('tool.result', { id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean() }),
+    e('tool.result', { id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean(), denied: z.boolean().optional().describe('A human denied the call; `output` says so to the model') }),
     e('tool.approval.requested', { id: z.string(), approval_id: z.string(), name: z.string(), input: z.unknown() }),
     e('state.snapshot', { state: z.unknown() }),
     e('state.delta', { patch: z.array(z.record(z.string(), z.unknown())) }),

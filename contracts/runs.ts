@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunStatus, ToolCall, Usage } from './common.js';
+import { PendingInputs, RunStatus, ToolCall, Usage } from './common.js';
 import { Cursor, Limit, page } from './pagination.js';
 import { Id, RunRequest } from './run.js';
 
@@ -17,6 +17,7 @@ export const Run = z
     usage: Usage.nullable().describe('Summed over every model call; null until the run ends'),
     tool_calls: z.array(ToolCall).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    pending: PendingInputs.nullable().describe('While `waiting`: the approvals and client tool results the run needs'),
     timeout_ms: z.number().int(),
     created_at: Timestamp,
     started_at: Timestamp.nullable(),
@@ -66,3 +67,37 @@ export type StartRunInput = z.infer<typeof StartRunInput>;
 export const CancelRunResult = z
   .object({ run_id: z.string(), status: z.literal('cancelling').describe('The run ends with status `cancelled`') })
   .meta({ id: 'CancelRunResult' });
+
+const Reason = z.string().max(2000);
+/**
+ * A literal union, not z.boolean(): trpc-to-openapi switches coercion on for the booleans of a
+ * REST body, and a coerced "false" would approve.
+ */
+const Approved = z.union([z.literal(true), z.literal(false)], { error: 'approved must be true or false' });
+
+const inputsShape = {
+    decisions: z
+      .array(z.strictObject({ approval_id: Id, approved: Approved, reason: Reason.optional().describe('Told to the model when denied') }))
+      .max(100)
+      .optional(),
+    tool_results: z
+      .array(z.strictObject({ tool_call_id: z.string().min(1).max(200), output: z.string().max(1_000_000), is_error: z.union([z.literal(true), z.literal(false)]).optional() }))
+      .max(100)
+      .optional(),
+};
+const someInput = (b: { decisions?: unknown[]; tool_results?: unknown[] }) => (b.decisions?.length ?? 0) + (b.tool_results?.length ?? 0) > 0;
+const someInputError = { message: 'send at least one decision or tool result', path: ['decisions'] };
+
+/** Body of POST /v1/runs/{id}/inputs: decisions for a `waiting` run. */
+export const RunInputsRequest = z.strictObject(inputsShape).refine(someInput, someInputError).meta({ id: 'RunInputsRequest' });
+export type RunInputsRequest = z.infer<typeof RunInputsRequest>;
+export const RunInputsInput = z.strictObject({ id: Id, ...inputsShape }).refine(someInput, someInputError);
+
+export const RunInputsResult = z
+  .object({
+    run_id: z.string(),
+    status: z.enum(['resumed', 'waiting']).describe('`resumed`: every input is in and the run continues (follow GET /v1/runs/{id}/events); `waiting`: more inputs are needed'),
+    pending: PendingInputs,
+  })
+  .meta({ id: 'RunInputsResult' });
+export type RunInputsResult = z.infer<typeof RunInputsResult>;

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import type { Cluster } from './cluster/cluster.js';
 import type { Config } from './config.js';
 import { a2aRoutes } from './http/a2a-routes.js';
 import { agUiRoutes } from './http/ag-ui-routes.js';
@@ -21,6 +22,8 @@ export interface AppContext {
   runtime: Runtime;
   store: Store;
   logger: Logger;
+  /** This instance among others on the same database (cross-instance cancel). */
+  cluster?: Cluster;
 }
 
 /** The HTTP surface: every route over the one runtime. */
@@ -36,7 +39,7 @@ export function createApp(ctx: AppContext): Express {
   app.use('/trpc', trpcRoutes(trpcContext, ctx.logger));
   app.use(aiSdkRoutes(ctx.runtime, ctx.store, { ssePingMs: ctx.config.ssePingMs }));
   app.use(agUiRoutes(ctx.runtime, ctx.store, { ssePingMs: ctx.config.ssePingMs }));
-  app.use(a2aRoutes({ runtime: ctx.runtime, store: ctx.store, publicUrl: ctx.config.publicUrl }));
+  app.use(a2aRoutes({ runtime: ctx.runtime, store: ctx.store, runs: services.runs, publicUrl: ctx.config.publicUrl }));
   // REST from the procedures (trpc-to-openapi): after every hand-made route.
   app.use(restRoutes(trpcContext));
   app.use(notFound());

@@ -13,6 +13,10 @@ export interface Config {
   publicUrl?: string;
   anthropicMaxRetries: number;
   databaseUrl: string;
+  /** `DATABASE_POOL_SIZE`: PostgreSQL connections per instance (plus one for LISTEN). */
+  databasePoolSize: number;
+  /** `AGENTSDK_LEASE_MS`: how long an instance's runs are safe from recovery without a heartbeat (sent every lease/3). */
+  leaseMs: number;
   agentsFile?: string;
   shutdownGraceMs: number;
   ssePingMs: number;
@@ -21,7 +25,7 @@ export interface Config {
   workspace: string;
   /** `AGENTSDK_FETCH_ALLOW`: hosts (`name`, `*.suffix`), IPs and CIDRs http_fetch may reach although private. */
   fetchAllow: string[];
-  /** `AGENTSDK_FETCH_MAX_BYTES`: response bodies are cut at this size. */
+  /** `AGENTSDK_FETCH_MAX_BYTES`: response bodies are cut at this size (default 64 KiB, under the 100 000-character cap on every tool result). */
   fetchMaxBytes: number;
   /** `AGENTSDK_SHELL=on`: the shell tool exists only then. */
   shellEnabled: boolean;
@@ -40,6 +44,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Heartbeats go every lease/3; below this a busy event loop could miss its own lease. */
+const MIN_LEASE_MS = 300;
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -132,13 +139,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     publicUrl,
     anthropicMaxRetries: int('ANTHROPIC_MAX_RETRIES', 2, 0),
     databaseUrl,
+    databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1),
+    leaseMs: int('AGENTSDK_LEASE_MS', 15_000, MIN_LEASE_MS),
     agentsFile: flags.agents ?? (env.AGENTS_FILE?.trim() || undefined),
     shutdownGraceMs: int('AGENTSDK_SHUTDOWN_GRACE_MS', 30_000, 0),
     ssePingMs: int('AGENTSDK_SSE_PING_MS', 15_000, 10),
     toolTimeoutMs: int('AGENTSDK_TOOL_TIMEOUT_MS', 60_000, 1),
     workspace: resolve(env.AGENTSDK_WORKSPACE?.trim() || 'workspace'),
     fetchAllow,
-    fetchMaxBytes: int('AGENTSDK_FETCH_MAX_BYTES', 1_000_000, 1),
+    fetchMaxBytes: int('AGENTSDK_FETCH_MAX_BYTES', 65_536, 1),
     shellEnabled: ['on', 'true', '1'].includes(shell),
     mcpStartTimeoutMs: int('AGENTSDK_MCP_START_TIMEOUT_MS', 20_000, 1),
     logLevel,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { defaultAgents, loadAgentsFile, withMcpTools, type Agent } from './agents.js';
 import { createApp } from './app.js';
+import { Cluster } from './cluster/cluster.js';
 import { redactUrl, type Config } from './config.js';
 import { openDb } from './db/dialect.js';
 import { createLogger } from './logger.js';
@@ -36,11 +37,12 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
     (config.agentsFile
       ? loadAgentsFile(config.agentsFile, config.model, tools.names(), { workspace: config.workspace, disabled: builtin.disabled, warn })
       : defaultAgents(config.model));
-  const db = await openDb(config.databaseUrl);
+  const db = await openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events'));
   storeRef = store;
-  const orphans = await store.runs.interruptOrphans();
-  if (orphans) logger.warn({ runs: orphans }, 'marked runs left active by a previous process as interrupted');
+  // Lease, recovery of runs whose instance is gone, LISTEN (PostgreSQL).
+  const instanceId = randomUUID();
+  const cluster = await Cluster.start({ store, logger, instanceId, leaseMs: config.leaseMs });
 
   // MCP servers are connected before serving, so their tools are there from the first run.
   const mcp = new McpManager(logger, config.mcpStartTimeoutMs);
@@ -50,12 +52,22 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
 
   const client = createModelClient(config);
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
-  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId: randomUUID() });
-  const app = createApp({ config, runtime, store, logger });
+  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns: cluster.turns });
+  cluster.attach(runtime);
+  const app = createApp({ config, runtime, store, logger, cluster });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+  } catch (err) {
+    // Not serving (e.g. the port is taken): stop what was started, so no MCP process or lease outlives us.
+    await mcp.close();
+    await cluster.stop();
+    await store.close();
+    throw err;
+  }
   server.keepAliveTimeout = 65_000;
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -72,6 +84,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
       server.closeAllConnections();
       await stopped;
       await mcp.close();
+      await cluster.stop();
       await store.close();
     })());
   return { url, runtime, store, logger, close };

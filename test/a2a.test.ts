@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Role, TaskState, type Message, type SendMessageConfiguration, type SendMessageRequest, type StreamResponse, type Task } from '@a2a-js/sdk';
+import { Role, TaskState, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { ContentTypeNotSupportedError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { artifactText, asTask, collect, message, send, textOf } from './helpers/a2a.js';
 import { postJson, waitFor } from './helpers/http.js';
 import { startTestServer, tempDir } from './helpers/server.js';
 
@@ -17,42 +18,6 @@ const AGENTS = {
 };
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
-
-function message(text: string, opts: { contextId?: string; taskId?: string; messageId?: string; metadata?: Record<string, unknown> } = {}): Message {
-  return {
-    messageId: opts.messageId ?? randomUUID(),
-    contextId: opts.contextId ?? '',
-    taskId: opts.taskId ?? '',
-    role: Role.ROLE_USER,
-    parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
-    metadata: opts.metadata,
-    extensions: [],
-    referenceTaskIds: [],
-  };
-}
-
-function send(m: Message, configuration: Partial<SendMessageConfiguration> = {}, metadata?: Record<string, unknown>): SendMessageRequest {
-  return {
-    tenant: '',
-    message: m,
-    configuration: { acceptedOutputModes: [], taskPushNotificationConfig: undefined, returnImmediately: false, ...configuration },
-    metadata,
-  };
-}
-
-const asTask = (r: Message | Task): Task => {
-  assert.ok('status' in r, 'the result is a task');
-  return r as Task;
-};
-const textOf = (parts: Array<{ content?: { $case: string; value?: unknown } }> | undefined) =>
-  (parts ?? []).map((p) => (p.content?.$case === 'text' ? String(p.content.value) : '')).join('');
-const artifactText = (t: Task) => t.artifacts.map((a) => textOf(a.parts)).join('');
-
-async function collect(stream: AsyncIterable<StreamResponse>): Promise<StreamResponse[]> {
-  const out: StreamResponse[] = [];
-  for await (const e of stream) out.push(e);
-  return out;
-}
 
 /** POST a raw JSON-RPC request (protocol-level checks the client cannot make). */
 async function rpc(url: string, body: unknown, headers: Record<string, string> = { 'A2A-Version': '1.0' }) {
@@ -366,7 +331,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
       assert.equal(task.status?.state, TaskState.TASK_STATE_INPUT_REQUIRED);
       const waitingOn = task.status?.message?.parts.flatMap((p) => (p.content?.$case === 'data' ? [p.content.value] : []));
       assert.deepEqual(waitingOn, [{ type: 'tool_call', id: 'toolu_client', name: 'ask_user', input: { question: 'Which city?' } }]);
-      // Continuing an input-required task belongs to the approvals work; for now it is refused clearly.
+      // Client tool results cannot travel over A2A: continuing such a task is refused clearly (approvals can; see a2a-approvals).
       await assert.rejects(client.sendMessage(send(message('Paris', { taskId: run.runId }))), (e) => e instanceof UnsupportedOperationError);
       const cancelled = await client.cancelTask({ tenant: '', id: run.runId, metadata: undefined });
       assert.equal(cancelled.status?.state, TaskState.TASK_STATE_CANCELED);

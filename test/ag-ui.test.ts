@@ -3,16 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { HttpAgent, type AgentSubscriber, type Message, type Tool } from '@ag-ui/client';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { agUiStreamProblems } from './helpers/ag-ui.js';
+import { agUiStreamProblems, teeFetch, type Captured } from './helpers/ag-ui.js';
 import { postJson, sseFrames, waitFor } from './helpers/http.js';
 import { startTestServer } from './helpers/server.js';
 
-/** What one request put on the wire: the raw body text and its events. */
-interface Captured {
-  body: any;
-  raw: string;
-  events: any[];
-}
 
 const changeBackground: Tool = {
   name: 'change_background',
@@ -42,21 +36,7 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     captured = [];
   });
 
-  /** fetch for HttpAgent that keeps a copy of what went over the wire. */
-  const tee = async (input: string, init: RequestInit): Promise<Response> => {
-    const res = await fetch(input, init);
-    const entry: Captured = { body: JSON.parse(String(init.body)), raw: '', events: [] };
-    captured.push(entry);
-    if (res.ok) {
-      const copy = res.clone();
-      entry.raw = await copy.text();
-      entry.events = entry.raw
-        .split('\n\n')
-        .filter((f) => f.startsWith('data: '))
-        .map((f) => JSON.parse(f.slice('data: '.length)));
-    }
-    return res;
-  };
+  const tee = (input: string, init: RequestInit) => teeFetch(captured)(input, init);
 
   const newAgent = (threadId = randomUUID(), opts: { initialState?: unknown; messages?: Message[] } = {}) =>
     new HttpAgent({ url, threadId, fetch: tee, initialState: opts.initialState, initialMessages: opts.messages });

@@ -1,42 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
-  AbstractChat,
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithToolCalls,
   readUIMessageStream,
   uiMessageChunkSchema,
   type ChatInit,
-  type ChatState,
-  type ChatStatus,
   type UIMessage,
   type UIMessageChunk,
 } from 'ai';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson, sseFrames, waitFor, type SseFrame } from './helpers/http.js';
 import { startTestServer } from './helpers/server.js';
+import { plain, TestChat, textOf } from './helpers/ai-chat.js';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
-/** The message without the `undefined` fields the client leaves on parts. */
-const plain = (v: unknown): any => JSON.parse(JSON.stringify(v));
-const textOf = (m: UIMessage | undefined) => (m?.parts ?? []).flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('');
-
-/** `useChat`'s engine without React: `AbstractChat` over a plain state object. */
-class TestState implements ChatState<UIMessage> {
-  status: ChatStatus = 'ready';
-  error: Error | undefined = undefined;
-  constructor(public messages: UIMessage[] = []) {}
-  pushMessage = (m: UIMessage) => void (this.messages = [...this.messages, m]);
-  popMessage = () => void (this.messages = this.messages.slice(0, -1));
-  replaceMessage = (i: number, m: UIMessage) => void (this.messages = [...this.messages.slice(0, i), m, ...this.messages.slice(i + 1)]);
-  snapshot = <T>(thing: T): T => structuredClone(thing);
-}
-class TestChat extends AbstractChat<UIMessage> {
-  constructor({ messages, ...init }: ChatInit<UIMessage>) {
-    super({ ...init, state: new TestState(messages) });
-  }
-}
-
 describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   let fake: FakeAnthropic;
   let server: Awaited<ReturnType<typeof startTestServer>>;

@@ -25,6 +25,7 @@ const ROUTES = [
   'post /v1/runs',
   'get /v1/runs/{id}/events',
   'post /v1/runs/{id}/cancel',
+  'post /v1/runs/{id}/inputs',
   'get /v1/agents',
   'post /v1/ag-ui/agents/{agentId}/runs',
   'get /v1/ag-ui/threads/{id}/messages',

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type RawBuilder, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 
 /**
@@ -17,6 +17,29 @@ export interface Db {
   placeholder(i: number): string;
   json<T = unknown>(v: unknown): T;
   time(v: string | Date | null): string | null;
+  /**
+   * The database's clock (plus `plusMs`) as a time value, so instances on several hosts
+   * compare leases against one clock. ISO text on SQLite, timestamptz on PostgreSQL.
+   */
+  now(plusMs?: number): RawBuilder<string>;
+  /**
+   * PostgreSQL only (null on SQLite, where one process owns the file): a dedicated connection,
+   * outside the pool, that LISTENs on `channel` and reconnects when it drops.
+   */
+  listen: ((channel: string, handlers: ListenHandlers) => Promise<Listener>) | null;
+  close(): Promise<void>;
+}
+
+export interface ListenHandlers {
+  /** One NOTIFY payload on the channel. */
+  message(payload: string): void;
+  /** Listening (again) after a (re)connect: notifications sent while disconnected were lost. */
+  ready(reconnected: boolean): void;
+  /** The connection failed or dropped; a reconnect is scheduled. */
+  error(err: Error): void;
+}
+
+export interface Listener {
   close(): Promise<void>;
 }
 
@@ -40,6 +63,8 @@ export async function openDb(url: string, opts: { poolSize?: number } = {}): Pro
       placeholder: (i) => `$${i}`,
       json,
       time: (v) => (v === null ? null : v instanceof Date ? v.toISOString() : new Date(v).toISOString()),
+      now: (plusMs = 0) => (plusMs ? sql<string>`(now() + ${`${plusMs} milliseconds`}::interval)` : sql<string>`now()`),
+      listen: (channel, handlers) => pgListen(pg, url, channel, handlers),
       close: () => kysely.destroy(),
     };
   }
@@ -61,9 +86,81 @@ export async function openDb(url: string, opts: { poolSize?: number } = {}): Pro
     placeholder: () => '?',
     json,
     time: (v) => (v === null ? null : v instanceof Date ? v.toISOString() : v),
+    // The same text form as Date#toISOString(), so stored times compare as strings.
+    now: (plusMs = 0) => sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${plusMs / 1000} seconds`})`,
+    listen: null,
     close: async () => {
       await checkpointer?.terminate();
       await kysely.destroy();
+    },
+  };
+}
+
+/**
+ * LISTEN on a connection of its own (a pooled one would be handed to other queries). When it
+ * drops it is re-opened with backoff (0.1 s doubling to 5 s); `ready(true)` then tells the
+ * caller that notifications may have been missed in between.
+ */
+async function pgListen(pg: typeof import('pg').default, url: string, channel: string, handlers: ListenHandlers): Promise<Listener> {
+  if (!/^[a-z0-9_]{1,63}$/.test(channel)) throw new Error(`invalid notification channel "${channel}"`);
+  let current: import('pg').Client | null = null;
+  let closed = false;
+  let delay = 100;
+  let timer: NodeJS.Timeout | undefined;
+
+  // Only the current connection's loss matters; failures while connecting reject connect().
+  const dropped = (client: import('pg').Client, err: Error) => {
+    if (current !== client) return;
+    current = null;
+    client.removeAllListeners('notification');
+    void client.end().catch(() => {});
+    handlers.error(err);
+    if (!closed) schedule();
+  };
+  const connect = async (reconnect: boolean): Promise<void> => {
+    const client = new pg.Client({ connectionString: url, keepAlive: true, application_name: `listen:${channel}` });
+    client.on('error', (err) => dropped(client, err));
+    client.on('end', () => dropped(client, new Error('the notification connection ended')));
+    client.on('notification', (m) => {
+      if (m.channel === channel) handlers.message(m.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${channel}`);
+    } catch (err) {
+      void client.end().catch(() => {});
+      throw err;
+    }
+    if (closed) return void (await client.end().catch(() => {}));
+    current = client;
+    delay = 100;
+    handlers.ready(reconnect);
+  };
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      connect(true).catch((err) => {
+        handlers.error(err as Error);
+        delay = Math.min(delay * 2, 5000);
+        if (!closed) schedule();
+      });
+    }, delay);
+    timer.unref();
+  };
+
+  await connect(false);
+  return {
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      const client = current;
+      current = null;
+      if (client) {
+        client.removeAllListeners('end');
+        client.removeAllListeners('error');
+        client.on('error', () => {});
+        await client.end().catch(() => {});
+      }
     },
   };
 }

@@ -69,13 +69,142 @@ function migrations(db: Db): Record<string, Migration> {
         for (const t of ['run_events', 'runs', 'messages', 'threads']) await k.schema.dropTable(t).ifExists().execute();
       },
     },
+    '0002_approvals': {
+      // What a waiting run needs (approvals, client tool results); stored so a decision after a restart continues it.
+      async up(k: Kysely<any>) {
+        await k.schema.alterTable('runs').addColumn('pending', json).execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.alterTable('runs').dropColumn('pending').execute();
+      },
+    },
+    '0003_instances': {
+      // Several instances on one database: leases, cross-instance cancel, per-thread arrival order
+      // and (PostgreSQL) the NOTIFY triggers that wake followers, queued runs and cancels.
+      async up(k: Kysely<any>) {
+        await k.schema
+          .createTable('instances')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('started_at', time, (c) => c.notNull())
+          .addColumn('heartbeat_at', time, (c) => c.notNull())
+          .addColumn('expires_at', time, (c) => c.notNull())
+          .execute();
+        await k.schema.alterTable('runs').addColumn('cancel_requested_at', time).execute();
+        if (db.kind !== 'postgres') return;
+        // Strict arrival order (created_at comes from each host's clock): numbered by the trigger below.
+        await k.schema.alterTable('runs').addColumn('arrival', 'bigint').execute();
+        for (const stmt of POSTGRES_CLUSTER_SQL) await sql.raw(stmt).execute(k);
+      },
+      async down(k: Kysely<any>) {
+        if (db.kind === 'postgres') {
+          await sql.raw('drop trigger if exists runs_notify on runs').execute(k);
+          await sql.raw('drop trigger if exists run_events_notify on run_events').execute(k);
+          for (const f of ['agent_server_claim_turn(text, text)', 'agent_server_runs_notify()', 'agent_server_events_notify()', 'agent_server_channel()']) await sql.raw(`drop function if exists ${f}`).execute(k);
+          await sql.raw('drop index if exists runs_thread_active').execute(k);
+          await sql.raw('drop index if exists runs_owner_active').execute(k);
+          await sql.raw('drop trigger if exists runs_arrival on runs').execute(k);
+          await sql.raw('drop function if exists agent_server_runs_arrival()').execute(k);
+          await k.schema.alterTable('runs').dropColumn('arrival').execute();
+          await sql.raw('drop sequence if exists runs_arrival_seq').execute(k);
+        }
+        await k.schema.alterTable('runs').dropColumn('cancel_requested_at').execute();
+        await k.schema.dropTable('instances').execute();
+      },
+    },
   };
 }
+
+/**
+ * PostgreSQL: indexes for the per-thread queue and lease recovery, and triggers that NOTIFY
+ * (delivered at commit) on one channel per schema, so tenants in other schemas hear nothing:
+ * - after each inserted batch of run events: {"k":"e","r":run_id,"s":last seq} per run;
+ * - when a run leaves queued/running: {"k":"s","r":run_id,"t":thread_id} (its thread's queue moves);
+ * - when a cancel is requested: {"k":"c","r":run_id,"o":owner}.
+ * A payload over NOTIFY's 8000-byte limit (huge caller-chosen ids) becomes {"k":"*"}: "re-check all".
+ */
+const POSTGRES_CLUSTER_SQL = [
+  // Arrival numbers are drawn under the thread's advisory lock, held until the insert commits: per
+  // thread, arrival order is commit order, so a queue check never misses an earlier arrival that
+  // is not yet visible. Runs stored before this migration are numbered in creation order.
+  `create sequence runs_arrival_seq`,
+  `update runs set arrival = n.n from (select id, row_number() over (order by created_at, id) as n from runs) n where runs.id = n.id`,
+  `select setval('runs_arrival_seq', coalesce((select max(arrival) from runs), 0) + 1, false)`,
+  `create function agent_server_runs_arrival() returns trigger language plpgsql as $$
+   begin
+     perform pg_advisory_xact_lock(1095193672, hashtext(new.thread_id)); -- 1095193672 = 'AGTH': our class of locks
+     new.arrival := nextval('runs_arrival_seq');
+     return new;
+   end $$`,
+  `create trigger runs_arrival before insert on runs for each row execute function agent_server_runs_arrival()`,
+  `create index runs_thread_active on runs (thread_id, arrival) where status in ('queued', 'running')`,
+  `create index runs_owner_active on runs (owner) where status in ('queued', 'running')`,
+  `create function agent_server_channel() returns text language sql stable
+     as $$ select 'agent_server_' || left(md5(current_schema()), 12) $$`,
+  `create function agent_server_events_notify() returns trigger language plpgsql as $$
+   declare
+     ch text := agent_server_channel();
+     r record;
+     p text;
+   begin
+     for r in select run_id, max(seq) as seq from new_events group by run_id loop
+       p := json_build_object('k', 'e', 'r', r.run_id, 's', r.seq)::text;
+       if octet_length(p) > 7900 then p := '{"k":"*"}'; end if;
+       perform pg_notify(ch, p);
+     end loop;
+     return null;
+   end $$`,
+  `create trigger run_events_notify after insert on run_events referencing new table as new_events
+     for each statement execute function agent_server_events_notify()`,
+  `create function agent_server_runs_notify() returns trigger language plpgsql as $$
+   declare
+     ch text := agent_server_channel();
+     p text;
+   begin
+     if old.status in ('queued', 'running') and new.status not in ('queued', 'running') then
+       p := json_build_object('k', 's', 'r', new.id, 't', new.thread_id)::text;
+       if octet_length(p) > 7900 then p := '{"k":"*"}'; end if;
+       perform pg_notify(ch, p);
+     end if;
+     if new.cancel_requested_at is not null and old.cancel_requested_at is null then
+       p := json_build_object('k', 'c', 'r', new.id, 'o', new.owner)::text;
+       if octet_length(p) > 7900 then p := '{"k":"*"}'; end if;
+       perform pg_notify(ch, p);
+     end if;
+     return null;
+   end $$`,
+  // The per-thread queue's check-and-set (ClusterRepo.claimTurn), in one round trip: under a
+  // transaction-scoped advisory lock on the thread, the run starts when no other run of the thread
+  // is running and none that arrived earlier is queued. Statements of a volatile function each take
+  // a new snapshot, so the update sees every claim committed before the lock was granted.
+  // The commit skips the fsync: it is visible to all at once, and beginRun's commit follows.
+  `create function agent_server_claim_turn(p_run text, p_thread text) returns text language plpgsql volatile as $$
+   declare
+     st text;
+   begin
+     perform set_config('synchronous_commit', 'off', true);
+     perform pg_advisory_xact_lock(1095193672, hashtext(p_thread)); -- 1095193672 = 'AGTH': our class of locks
+     update runs r set status = 'running', started_at = now()
+      where r.id = p_run and r.status = 'queued'
+        and not exists (
+          select 1 from runs o
+           where o.thread_id = p_thread and o.id <> p_run
+             and (o.status = 'running' or (o.status = 'queued' and o.arrival < r.arrival)));
+     if found then return 'claimed'; end if;
+     select status into st from runs where id = p_run;
+     return case when st = 'queued' then 'blocked' else 'gone' end;
+   end $$`,
+  `create trigger runs_notify after update on runs for each row
+     when (old.status is distinct from new.status or old.cancel_requested_at is distinct from new.cancel_requested_at)
+     execute function agent_server_runs_notify()`,
+];
 
 export async function migrate(db: Db): Promise<void> {
   const all = migrations(db);
   const provider: MigrationProvider = { getMigrations: async () => all };
-  const { error, results } = await new Migrator({ db: db.kysely, provider }).migrateToLatest();
+  // Kysely looks for its bookkeeping tables in every schema unless told which: name ours, so a
+  // database holding several schemas (tenants, parallel test runs) never finds another's tables.
+  const migrationTableSchema = db.kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely)).rows[0].schema : undefined;
+  const { error, results } = await new Migrator({ db: db.kysely, provider, migrationTableSchema }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);

@@ -38,11 +38,24 @@ export interface RunTable {
   usage: ColumnType<unknown, string | null, string | null>;
   tool_calls: ColumnType<unknown, string | null, string | null>;
   error: ColumnType<unknown, string | null, string | null>;
+  pending: ColumnType<unknown, string | null, string | null>;
   timeout_ms: number;
   owner: string | null;
   created_at: Time;
   started_at: ColumnType<string | Date | null, string | null, string | null>;
   finished_at: ColumnType<string | Date | null, string | null, string | null>;
+  /** Set when a cancel was asked for on any instance; the owner aborts the run. */
+  cancel_requested_at: ColumnType<string | Date | null, string | null | undefined, string | null>;
+  /** PostgreSQL only: arrival order (set at insert by a trigger), the per-thread queue's order across instances. */
+  arrival: ColumnType<number, never, never>;
+}
+
+/** One row per running server process; its lease is `expires_at` (renewed by heartbeats). */
+export interface InstanceTable {
+  id: string;
+  started_at: Time;
+  heartbeat_at: Time;
+  expires_at: Time;
 }
 
 export interface RunEventTable {
@@ -58,4 +71,5 @@ export interface Database {
   messages: MessageTable;
   runs: RunTable;
   run_events: RunEventTable;
+  instances: InstanceTable;
 }

@@ -17,6 +17,8 @@ export const A2A_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export interface A2aRoutesOptions {
   runtime: Runtime;
   store: Store;
+  /** Cancel and follow runs of other instances. */
+  runs: A2aEndpoint['runs'];
   /** `AGENTSDK_PUBLIC_URL`: the base URL cards advertise; default: the request's own scheme and host. */
   publicUrl?: string;
 }
@@ -40,7 +42,7 @@ export function a2aRoutes(opts: A2aRoutesOptions): Router {
   const parseJson = express.json({ limit: A2A_MAX_BODY_BYTES });
 
   const endpoint = (agentId: string | null): RequestHandler => {
-    const ep: A2aEndpoint = { runtime, tasks, agentId, defaultAgentId };
+    const ep: A2aEndpoint = { runtime, tasks, agentId, defaultAgentId, runs: opts.runs };
     // The card given to the SDK handler only drives version checks and capabilities; clients get `cardFor`.
     const card = agentId ? agentCard('http://localhost', agents.get(agentId)!) : serverCard('http://localhost', agents.values());
     const handler = new A2aRequestHandler(card, new A2aTaskStore(tasks, agentId), new A2aExecutor(ep), busManager, ep);

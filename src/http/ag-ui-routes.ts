@@ -3,7 +3,7 @@ import { EventEncoder } from '@ag-ui/encoder';
 import { AgUiAgentParams, AgUiListMessagesQuery, AgUiRunRequest, AgUiThreadParams, type AgUiMessagePage } from '../../contracts/ag-ui.js';
 import { AppError } from '../errors.js';
 import { AgUiMapper } from '../protocols/ag-ui.js';
-import { planAgUiRun, turnToAgUi } from '../protocols/ag-ui-messages.js';
+import { agUiApprovalAnswers, planAgUiRun, turnToAgUi } from '../protocols/ag-ui-messages.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { STATE_TOOLS } from '../runtime/tools/state.js';
 import type { Store } from '../store/store.js';
@@ -32,11 +32,31 @@ export function agUiRoutes(runtime: Runtime, store: Store, opts: { ssePingMs: nu
 
     const thread = await store.threads.get(body.threadId);
     const stored = thread ? await store.messages.list(body.threadId) : [];
-    const plan = planAgUiRun(body, stored, thread !== undefined && thread.state !== null);
+    // Tool messages answering a waiting run's approvals continue that run (see agUiApprovalAnswers).
+    const waiting = thread ? await store.runs.latestWaiting(body.threadId) : undefined;
+    const answers = waiting?.pending && waiting.agent_id === agentId ? agUiApprovalAnswers(body, waiting.pending) : undefined;
+    const rest = answers ? { ...body, messages: body.messages.filter((m) => !(m.role === 'tool' && answers.answered.has(m.toolCallId))) } : body;
+    const plan = planAgUiRun(rest, stored, thread !== undefined && thread.state !== null, { nothingNewOk: answers !== undefined });
     await refuseForeignIds(store, body.threadId, plan.messages.flatMap((m) => (m.id ? [m.id] : [])));
 
     // Everything above answers with a JSON error; from here on the answer is the stream.
-    const run = await runtime.start({
+    const run = answers
+      ? (
+          await runtime.resume(
+            waiting!.id,
+            {
+              decisions: answers.decisions,
+              tool_results: answers.tool_results,
+              messages: plan.messages,
+              clientTools: plan.clientTools,
+              context: plan.context,
+              ...('state' in plan ? { state: plan.state } : {}),
+              ...(plan.stateTools ? { extraTools: [...STATE_TOOLS] } : {}),
+            },
+            'ag-ui',
+          )
+        ).run!
+      : await runtime.start({
       agentId,
       threadId: body.threadId,
       runId: body.runId,

@@ -3,12 +3,12 @@ import { UI_MESSAGE_STREAM_HEADERS } from 'ai';
 import { AiSdkChatParams, AiSdkRunRequest } from '../../contracts/ai-sdk.js';
 import { AppError } from '../errors.js';
 import { AI_SDK_DONE, AI_SDK_PING, aiSdkFrame, createAiSdkMapper, isTerminal, type AiSdkMapper } from '../protocols/ai-sdk.js';
-import { planAiSdkRun, resumeTarget } from '../protocols/ai-sdk-input.js';
-import { partsToChunks, toUIMessages } from '../protocols/ai-sdk-messages.js';
+import { approvalAnswers, clientToolsOf, planAiSdkRun, resumeTarget } from '../protocols/ai-sdk-input.js';
+import { partsToChunks, toUIMessages, withApprovalRequests } from '../protocols/ai-sdk-messages.js';
 import { zeroUsage } from '../runtime/agent-loop.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { runEvents } from '../services/run-events.js';
+import { runEvents, type StreamedEvent } from '../services/run-events.js';
 import type { Store } from '../store/store.js';
 import { readJsonObject } from './json-body.js';
 import { SseStream } from './sse.js';
@@ -38,6 +38,17 @@ export function aiSdkRoutes(runtime: Runtime, store: Store, opts: AiSdkRouteOpti
   r.post('/v1/ai-sdk/agents/:agentId/runs', async (req, res) => {
     const agentId = agentOf(req);
     const body = validate(AiSdkRunRequest, await readJsonObject(req));
+    // Approval responses continue the run that asked for them (same run, same UI message).
+    const waiting = await store.runs.latestWaiting(body.id);
+    const answers = waiting?.pending && waiting.agent_id === agentId ? approvalAnswers(body, waiting.pending) : undefined;
+    if (waiting?.pending && answers) {
+      const last = body.messages.filter((m) => m.role === 'assistant').at(-1);
+      const tools = clientToolsOf(body);
+      const { run } = await runtime.resume(waiting.id, { ...answers, ...(tools.length ? { clientTools: tools } : {}) }, 'ai-sdk');
+      const knownToolCalls = [...waiting.pending.approvals.map((a) => a.tool_call_id), ...waiting.pending.client_tool_calls.map((c) => c.tool_call_id)];
+      pipeLive(openStream(res), run!, createAiSdkMapper({ messageId: last?.id, knownToolCalls }));
+      return;
+    }
     const plan = planAiSdkRun(body, await store.messages.list(body.id));
     // Message ids are unique across threads: a new message must not reuse another chat's id.
     const owners = await store.messages.threadsOf(plan.messages.flatMap((m) => (m.id ? [m.id] : [])));
@@ -77,7 +88,21 @@ export function aiSdkRoutes(runtime: Runtime, store: Store, opts: AiSdkRouteOpti
     const leave = new AbortController();
     sse.onClose(() => leave.abort());
     try {
-      for await (const e of runEvents(runtime, store, active.id, 0, leave.signal)) if (write(sse, map, e.event)) return;
+      // A run that waited for approvals and went on is one UI message: the seam between its stretches is dropped.
+      let held: StreamedEvent | undefined;
+      for await (const e of runEvents(runtime, store, active.id, 0, leave.signal)) {
+        if (e.event.type === 'run.finished' && e.event.status === 'waiting') {
+          held = e;
+          continue;
+        }
+        if (held && e.event.type === 'run.started') {
+          held = undefined;
+          continue;
+        }
+        if (held && write(sse, map, held.event)) return;
+        if (write(sse, map, e.event)) return;
+      }
+      if (held && write(sse, map, held.event)) return;
       write(sse, map, { type: 'run.error', status: 'interrupted', code: 'interrupted', message: 'the run ended without a final event', usage: zeroUsage() });
     } catch (err) {
       if (!leave.signal.aborted) throw err;
@@ -87,7 +112,11 @@ export function aiSdkRoutes(runtime: Runtime, store: Store, opts: AiSdkRouteOpti
   r.get('/v1/ai-sdk/agents/:agentId/chats/:chatId/messages', async (req, res) => {
     agentOf(req);
     const { chatId } = validate(AiSdkChatParams, req.params, 'path');
-    res.json({ id: chatId, messages: toUIMessages(await store.messages.list(chatId)) });
+    const messages = toUIMessages(await store.messages.list(chatId));
+    // A reloaded page must be able to answer approvals the chat still waits for.
+    const waiting = await store.runs.latestWaiting(chatId);
+    if (waiting?.pending) withApprovalRequests(messages, waiting.pending);
+    res.json({ id: chatId, messages });
   });
 
   return r;

@@ -35,7 +35,10 @@ export function leanRoutes(runtime: Runtime, opts: { ssePingMs: number }): Route
     const unsubscribe = run.subscribe((e) => {
       sse.send(leanFrame(e, run.threadId, run.runId), e.seq);
       // End once the run is stored, so a client that reads it next sees its final state.
-      if (e.event.type === 'run.finished' || e.event.type === 'run.error') void run.done.then(() => sse.end());
+      if (e.event.type === 'run.finished' || e.event.type === 'run.error') {
+        sse.lastFrameSent();
+        void run.done.then(() => sse.end());
+      }
     });
     sse.onClose(unsubscribe);
   });

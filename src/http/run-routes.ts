@@ -1,4 +1,5 @@
 import { Router, type Response } from 'express';
+import { TERMINAL_EVENTS } from '../../contracts/events.js';
 import { RunEventsQuery, RunId, StartRunRequest } from '../../contracts/runs.js';
 import type { Services } from '../services/index.js';
 import type { StreamedEvent } from '../services/run-events.js';
@@ -40,7 +41,11 @@ async function stream(res: Response, events: (signal: AbortSignal) => AsyncItera
   const abort = new AbortController();
   sse.onClose(() => abort.abort());
   try {
-    for await (const e of events(abort.signal)) sse.send(e.json, e.seq);
+    for await (const e of events(abort.signal)) {
+      sse.send(e.json, e.seq);
+      // (A waiting stretch's end may be followed by the resumed run, so pings go on after it.)
+      if (TERMINAL_EVENTS.has(e.event.type) && !(e.event.type === 'run.finished' && e.event.status === 'waiting')) sse.lastFrameSent();
+    }
   } catch (err) {
     if (!abort.signal.aborted) throw err;
   }

@@ -63,6 +63,11 @@ export class SseStream {
     this.onClosed();
   }
 
+  /** The last frame is out (only the end is left, once the run is stored): no pings after it. */
+  lastFrameSent(): void {
+    this.stopPing();
+  }
+
   private stopPing(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -13,7 +13,9 @@ import {
 import { Id } from '../../contracts/run.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { contentFromParts, deriveTask, isFinalUpdate, isTerminalState, userMessageFromContent, type A2aEventMapper, type A2aUpdate } from './a2a.js';
+import type { RunService } from '../services/runs.js';
+import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
+import { a2aDecisions, contentFromParts, deriveTask, isFinalUpdate, isTerminalState, userMessageFromContent, type A2aEventMapper, type A2aUpdate } from './a2a.js';
 import type { A2aTasks, A2aTaskStore } from './a2a-task-store.js';
 
 /** Metadata key (request or message) naming the agent on the server-level endpoint. */
@@ -26,7 +28,12 @@ export interface A2aEndpoint {
   agentId: string | null;
   /** The agent the server-level endpoint uses when none is named. */
   defaultAgentId: string;
+  /** Runs of other instances sharing the database: cancel through them, follow their event log. */
+  runs: Pick<RunService, 'cancel' | 'events'>;
 }
+
+/** How long a cancel waits for a run on another instance to end before it answers with the task as it is. */
+const REMOTE_CANCEL_WAIT_MS = 15_000;
 
 const stamp = (u: A2aUpdate, timestamp = new Date().toISOString()): A2aUpdate =>
   u.kind === 'statusUpdate' && u.data.status ? { kind: 'statusUpdate', data: { ...u.data, status: { ...u.data.status, timestamp } } } : u;
@@ -125,6 +132,8 @@ export class A2aExecutor implements AgentExecutor {
     const message = rc.userMessage;
     const named = rc.request.metadata?.[AGENT_METADATA_KEY];
     const agentId = this.ep.agentId ?? (typeof named === 'string' ? named : this.ep.defaultAgentId);
+    const waiting = rc.task ? await tasks.run(rc.taskId, null) : undefined;
+    if (waiting?.status === 'waiting' && waiting.pending) return this.continueTask(waiting, rc, bus);
     const content = contentFromParts(message.parts);
     let run: LiveRun;
     try {
@@ -151,12 +160,35 @@ export class A2aExecutor implements AgentExecutor {
       userMessages: user ? [user] : [],
       events: run.events.slice(0, seq).map((e) => e.event),
     });
+    await this.publishAndFollow(task, mapper, run, seq, bus);
+  }
+
+  /** An input-required task whose decisions arrived: the run resumes; its task is published, then followed live. */
+  private async continueTask(record: RunRecord, rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const { runtime, tasks } = this.ep;
+    let run: LiveRun;
+    try {
+      ({ run } = (await runtime.resume(record.id, { decisions: a2aDecisions(rc.userMessage.parts, record.pending!) }, 'a2a')) as { run: LiveRun });
+    } catch (err) {
+      throw new Error(err instanceof Error ? err.message : String(err));
+    }
+    const userMessages = await tasks.userMessages(record);
+    const before = await tasks.before(run);
+    // Synchronous from here to subscribe: the snapshot covers exactly the events up to `seq`.
+    const seq = run.lastSeq;
+    const { task, mapper } = tasks.fold({ ...record, status: 'running' }, userMessages, [...before, ...run.events.map((e) => e.event)], true);
+    await this.publishAndFollow(task, mapper, run, seq, bus);
+  }
+
+  /** The task as it stands at `seq`, then its updates live until the run is stored. */
+  private async publishAndFollow(task: Task, mapper: A2aEventMapper, run: LiveRun, seq: number, bus: ExecutionEventBus): Promise<void> {
+    const { tasks } = this.ep;
     tasks.track(task);
     try {
       bus.publish(AgentEvent.task(task));
-      await followRun(tasks, run, seq, mapper, (u) => bus.publish(toAgentEvent(u)), () => tasks.untrack(ids.taskId));
+      await followRun(tasks, run, seq, mapper, (u) => bus.publish(toAgentEvent(u)), () => tasks.untrack(task.id));
     } finally {
-      tasks.untrack(ids.taskId);
+      tasks.untrack(task.id);
     }
   }
 
@@ -206,9 +238,12 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     if (m.taskId) {
       const run = await this.ep.tasks.run(m.taskId, this.ep.agentId);
       if (!run) throw new TaskNotFoundError(`Task not found: ${m.taskId}`);
-      if (run.status === 'waiting') {
-        // Input-required tasks are continued by the tools & approvals work; until then say so clearly.
-        throw new UnsupportedOperationError(`Task ${m.taskId} is waiting for input; continuing it with a message is not supported yet`);
+      if (run.status === 'waiting' && run.pending) {
+        // input-required: this message carries the decisions; the same task (run) goes on.
+        if (run.pending.client_tool_calls.some((c) => !c.result)) throw new UnsupportedOperationError(`Task ${m.taskId} waits for client tool results, which A2A cannot carry; send them to POST /v1/runs/${m.taskId}/inputs`);
+        a2aDecisions(m.parts, run.pending);
+        params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: run.agent_id };
+        return;
       }
       const state = run.status === 'queued' || run.status === 'running' ? 'still running' : `already ${run.status}`;
       throw new UnsupportedOperationError(`Task ${m.taskId} is ${state}; send a new message with contextId "${run.thread_id}" (and no taskId) to continue the conversation`);
@@ -229,6 +264,16 @@ export class A2aRequestHandler extends DefaultRequestHandler {
       await live.done;
     } else if (run.status === 'waiting') {
       await tasks.cancelWaiting(run);
+    } else if (ACTIVE_STATUSES.includes(run.status)) {
+      // Another instance executes it: ask it to stop, then wait for the run's end in the log.
+      const cancelled = await this.ep.runs.cancel(id).then(() => true, () => false);
+      if (cancelled) {
+        try {
+          for await (const _ of this.ep.runs.events(id, 0, AbortSignal.timeout(REMOTE_CANCEL_WAIT_MS)));
+        } catch {
+          /* still ending: answer with the task as it stands */
+        }
+      }
     }
     const task = await tasks.derive((await tasks.run(id, null)) ?? run);
     if (task.status?.state !== TaskState.TASK_STATE_CANCELED) {
@@ -252,19 +297,38 @@ export class A2aRequestHandler extends DefaultRequestHandler {
       live = undefined;
     }
     if (!live) {
-      const task = await tasks.derive((await tasks.run(id, null)) ?? run);
+      const now = (await tasks.run(id, null)) ?? run;
+      if (ACTIVE_STATUSES.includes(now.status)) return yield* this.followElsewhere(now, userMessages, params);
+      const task = await tasks.derive(now);
       if (isTerminalState(task.status?.state)) {
         throw new UnsupportedOperationError(`Task ${id} is in a terminal state (${TaskState[task.status!.state]}) and cannot be subscribed to`);
       }
       yield { payload: { $case: 'task', value: task } };
       return;
     }
-    const seq = live.events.length;
-    const { task, mapper } = tasks.fold(run, userMessages, live.events.slice(0, seq).map((e) => e.event), true);
+    const before = await tasks.before(live);
+    const seq = live.lastSeq;
+    const { task, mapper } = tasks.fold(run, userMessages, [...before, ...live.events.map((e) => e.event)], true);
     const feed = new Feed<StreamResponse>();
     const following = followRun(tasks, live, seq, mapper, (u) => feed.push(toStreamResponse(u))).then(() => feed.close());
     yield { payload: { $case: 'task', value: task } };
     yield* feed;
     await following;
+  }
+
+  /** A task whose run executes on another instance: the task from the event log, then its updates as the log grows. */
+  private async *followElsewhere(run: RunRecord, userMessages: Message[], _params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse, void, undefined> {
+    const { tasks } = this.ep;
+    const stored = await tasks.storedEvents(run.id);
+    const { task, mapper } = tasks.fold(run, userMessages, stored.map((e) => e.event), true);
+    yield { payload: { $case: 'task', value: task } };
+    const after = stored.at(-1)?.seq ?? 0;
+    for await (const e of this.ep.runs.events(run.id, after)) {
+      for (const u of mapper.map(e.event)) yield toStreamResponse(stamp(u));
+    }
+    if (!mapper.ended) {
+      const end = await tasks.run(run.id, null);
+      yield toStreamResponse(stamp(mapper.final(end?.status ?? 'failed', end?.output ?? '', end?.error ?? null), end?.finished_at ?? undefined));
+    }
   }
 }

@@ -1,6 +1,8 @@
 import { type ListTasksRequest, type ListTasksResponse, type Message, type Task } from '@a2a-js/sdk';
 import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
+import type { RunEvent } from '../../contracts/events.js';
+import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { NewMessage } from '../store/messages.js';
 import type { RunRecord } from '../store/runs.js';
@@ -58,8 +60,19 @@ export class A2aTasks {
   async derive(run: RunRecord): Promise<Task> {
     const userMessages = await this.userMessages(run);
     const live = this.deps.runtime.get(run.id);
-    const events = live ? live.events.map((e) => e.event) : (await this.deps.store.eventLog.list(run.id)).map((e) => e.event);
+    const events = live ? [...(await this.before(live)), ...live.events.map((e) => e.event)] : (await this.deps.store.eventLog.list(run.id)).map((e) => e.event);
     return this.fold(run, userMessages, events, live !== undefined).task;
+  }
+
+  /** Every stored event of a run, with its seq. */
+  storedEvents(runId: string) {
+    return this.deps.store.eventLog.list(runId);
+  }
+
+  /** Events stored before a resumed run's current stretch (which alone is in memory). */
+  async before(live: LiveRun): Promise<RunEvent[]> {
+    if (live.base === 0) return [];
+    return (await this.deps.store.eventLog.list(live.runId)).filter((e) => e.seq <= live.base).map((e) => e.event);
   }
 
   fold(run: RunRecord, userMessages: Message[], events: Parameters<typeof deriveTask>[0]['events'], live: boolean): { task: Task; mapper: A2aEventMapper } {

@@ -1,8 +1,10 @@
 import { Buffer } from 'node:buffer';
 import { Role, TaskState, type Artifact, type Message, type Part, type Task, type TaskArtifactUpdateEvent, type TaskStatusUpdateEvent } from '@a2a-js/sdk';
 import { ContentTypeNotSupportedError, RequestMalformedError } from '@a2a-js/sdk/errors';
-import type { RunStatus } from '../../contracts/common.js';
+import type { PendingInputs, RunStatus } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
+import type { RunInputs } from '../runtime/runtime.js';
+import { DECISION_FORMAT, readDecision } from './decisions.js';
 
 /**
  * A2A mapping (SPEC §7): a task is a run, `contextId` is the thread. Canonical run
@@ -100,6 +102,14 @@ export class A2aEventMapper {
   map(event: RunEvent): A2aUpdate[] {
     const ids = this.ids;
     switch (event.type) {
+      case 'run.started':
+        if (!event.resumed) return [];
+        // The decisions are in: the task works again after input-required.
+        this.ended = undefined;
+        this.approvals.length = 0;
+        this.pendingCalls.clear();
+        this.working = true;
+        return [status(ids, TaskState.TASK_STATE_WORKING)];
       case 'step.started':
         this.lastMessageId = event.message_id;
         if (this.working) return [];
@@ -127,6 +137,8 @@ export class A2aEventMapper {
           ),
         ];
       case 'tool.approval.requested':
+        // Waiting on a decision, not on a client: listed once, as an approval request.
+        this.pendingCalls.delete(event.id);
         this.approvals.push({ id: event.id, approval_id: event.approval_id, name: event.name, input: event.input });
         return [];
       case 'run.finished':
@@ -320,4 +332,29 @@ export function userMessageFromContent(ids: TaskIds, messageId: string, content:
   }
   if (parts.length === 0) return null;
   return { messageId, contextId: ids.contextId, taskId: ids.taskId, role: Role.ROLE_USER, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
+}
+
+/**
+ * The decisions an A2A message brings to a task in `input-required` (a run waiting on
+ * approvals): data parts `{approved, reason?, approval_id?}` (without an id: every open
+ * approval), or text such as "approve" / "deny: reason" (every open approval). Every
+ * approval must be decided; otherwise, or when nothing reads as a decision, invalid params.
+ */
+export function a2aDecisions(parts: Part[] | undefined, pending: PendingInputs): NonNullable<RunInputs['decisions']> {
+  const decided = new Map<string, { approved: boolean; reason?: string }>();
+  const open = pending.approvals.filter((a) => !a.decision);
+  for (const p of parts ?? []) {
+    const c = p.content;
+    const value = c?.$case === 'data' || c?.$case === 'text' ? c.value : undefined;
+    const d = readDecision(value);
+    if (!d) continue;
+    const target = typeof value === 'object' && value !== null ? ((value as Record<string, unknown>).approval_id ?? (value as Record<string, unknown>).tool_call_id) : undefined;
+    const hits = target === undefined ? open : open.filter((a) => a.approval_id === target || a.tool_call_id === target);
+    if (target !== undefined && hits.length === 0) throw new RequestMalformedError(`no open approval ${JSON.stringify(target)} on this task`);
+    for (const a of hits) decided.set(a.approval_id, d);
+  }
+  if (decided.size === 0) throw new RequestMalformedError(`the task is waiting for a decision: send ${DECISION_FORMAT} as a text or data part`);
+  const missing = open.filter((a) => !decided.has(a.approval_id));
+  if (missing.length) throw new RequestMalformedError(`every open approval needs a decision; missing: ${missing.map((a) => `${a.approval_id} (${a.name})`).join(', ')}`);
+  return [...decided].map(([approval_id, d]) => ({ approval_id, ...d }));
 }

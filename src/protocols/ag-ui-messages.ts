@@ -1,9 +1,12 @@
 import type { AgUiMessage, AgUiRunRequest } from '../../contracts/ag-ui.js';
 import { AppError } from '../errors.js';
+import type { PendingInputs } from '../../contracts/common.js';
 import type { ClientTool } from '../runtime/agent-loop.js';
+import type { RunInputs } from '../runtime/runtime.js';
 import { MAX_STATE_BYTES } from '../runtime/tools/state.js';
 import type { NewMessage } from '../store/messages.js';
 import { toolResultMessageId } from './ag-ui.js';
+import { DECISION_FORMAT, readDecision } from './decisions.js';
 
 /**
  * AG-UI messages ⇄ stored turns (Anthropic's shape).
@@ -50,7 +53,7 @@ const withId = (id: string | undefined) => (id === undefined ? {} : { id });
 const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
 /** What a RunAgentInput asks of the runtime, given the thread as stored. */
-export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHasState: boolean): AgUiRunPlan {
+export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHasState: boolean, opts: { nothingNewOk?: boolean } = {}): AgUiRunPlan {
   const known = new Set(stored.map((m) => m.id));
   const seeding = stored.length === 0;
   const pending = pendingToolCalls(stored);
@@ -93,7 +96,7 @@ export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHa
   });
 
   // Nothing new is fine only when the thread's last turn still awaits an answer (a retry after a failure).
-  if (messages.length === 0 && !(stored[stored.length - 1]?.role === 'user' && pending.size === 0)) {
+  if (messages.length === 0 && !opts.nothingNewOk && !(stored[stored.length - 1]?.role === 'user' && pending.size === 0)) {
     throw bad('nothing to answer: every message is already in the thread (send a new user message, or the results of the pending tool calls)', ['messages']);
   }
 
@@ -110,6 +113,45 @@ export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHa
     ...(state !== undefined ? { state } : {}),
     stateTools: state !== undefined || threadHasState,
   };
+}
+
+/**
+ * Decisions for a run waiting on approvals: a `role:"tool"` message answering an approval's
+ * tool call carries `{"approved": true|false, "reason"?: "…"}` (or the words approve/approved/
+ * yes or deny/denied/no, optionally followed by ": reason"). Results of its frontend tool calls
+ * come as usual. Undefined when the request answers no approval; 400 when it leaves one open
+ * or a decision cannot be read.
+ */
+export function agUiApprovalAnswers(body: AgUiRunRequest, pending: PendingInputs): (RunInputs & { answered: Set<string> }) | undefined {
+  const tools = new Map<string, { m: Extract<AgUiMessage, { role: 'tool' }>; i: number }>();
+  body.messages.forEach((m, i) => void (m.role === 'tool' && tools.set(m.toolCallId, { m, i })));
+  const decisions: NonNullable<RunInputs['decisions']> = [];
+  const answered = new Set<string>();
+  for (const a of pending.approvals) {
+    const t = tools.get(a.tool_call_id);
+    if (!t) continue;
+    decisions.push({ approval_id: a.approval_id, ...decisionOf(t.m, ['messages', t.i, 'content']) });
+    answered.add(a.tool_call_id);
+  }
+  if (decisions.length === 0) return undefined;
+  const open = pending.approvals.filter((a) => !a.decision && !answered.has(a.tool_call_id));
+  if (open.length) throw bad(`every pending approval needs a decision; missing: ${open.map((a) => `${a.name} (${a.tool_call_id})`).join(', ')}`, ['messages']);
+  const tool_results: NonNullable<RunInputs['tool_results']> = [];
+  for (const c of pending.client_tool_calls) {
+    const t = tools.get(c.tool_call_id);
+    if (!t && !c.result) throw bad(`the frontend tool call ${c.name} (${c.tool_call_id}) has no result yet`, ['messages']);
+    if (!t) continue;
+    const block = toolResultBlock(t.m, ['messages', t.i, 'content']);
+    tool_results.push({ tool_call_id: c.tool_call_id, output: typeof block.content === 'string' ? block.content : JSON.stringify(block.content), ...(block.is_error ? { is_error: true } : {}) });
+    answered.add(c.tool_call_id);
+  }
+  return { decisions, tool_results, answered };
+}
+
+function decisionOf(m: Extract<AgUiMessage, { role: 'tool' }>, path: Array<string | number>): { approved: boolean; reason?: string } {
+  const d = readDecision(typeof m.content === 'string' ? m.content : '');
+  if (!d) throw bad(`the answer to an approval must be ${DECISION_FORMAT}`, path);
+  return d;
 }
 
 function contextText(entries: NonNullable<AgUiRunRequest['context']>): string {

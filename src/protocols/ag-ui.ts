@@ -134,7 +134,8 @@ export class AgUiMapper {
         this.answered.add(e.id);
         return [{ type: EventType.TOOL_CALL_RESULT, messageId: toolResultMessageId(e.id), toolCallId: e.id, content: e.output, role: 'tool' }];
       case 'tool.approval.requested':
-        // No AG-UI approval flow yet (issue 7): announced as a custom event, the call stays pending.
+        // AG-UI has no approval event: a custom one names the approval; the call stays pending until a
+        // `role:"tool"` message answers it with the decision (see agUiApprovalAnswers).
         return [{ type: EventType.CUSTOM, name: 'tool_approval_requested', value: { toolCallId: e.id, approvalId: e.approval_id, toolName: e.name, input: e.input } }];
       case 'state.snapshot':
         return e.state === undefined ? [] : [{ type: EventType.STATE_SNAPSHOT, snapshot: e.state }];

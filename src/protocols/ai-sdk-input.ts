@@ -1,7 +1,9 @@
 import type { UIMessage } from 'ai';
 import type { AiSdkRunRequest } from '../../contracts/ai-sdk.js';
 import { AppError } from '../errors.js';
+import type { PendingInputs } from '../../contracts/common.js';
 import type { ClientTool } from '../runtime/agent-loop.js';
+import type { RunInputs } from '../runtime/runtime.js';
 import type { NewMessage } from '../store/messages.js';
 import { assistantTurns, normalizeMessage, pendingToolCalls, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
 
@@ -79,9 +81,46 @@ export function planAiSdkRun(body: AiSdkRunRequest, stored: StoredTurn[]): AiSdk
     messages,
     ...(truncate ? { truncate } : {}),
     ...(continues ? { continues } : {}),
-    clientTools: (body.tools ?? []).map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.inputSchema ?? { type: 'object', properties: {} } })),
+    clientTools: clientToolsOf(body),
     ...(context ? { context } : {}),
   };
+}
+
+/**
+ * Answers to a waiting run found in the request: tool parts in state `approval-responded`
+ * for its approvals (what `addToolApprovalResponse` produces), and outputs of its client tool
+ * calls. Undefined unless the request decides at least one approval (then the run continues
+ * instead of a new one starting); 400 when an approval or client tool call is left open.
+ */
+export function approvalAnswers(body: AiSdkRunRequest, pending: PendingInputs): RunInputs | undefined {
+  const parts = body.messages
+    .map(normalizeMessage)
+    .filter((m) => m.role === 'assistant')
+    .flatMap((m) => m.parts)
+    .filter((p): p is { type: string; toolCallId: string; [k: string]: unknown } => typeof p.toolCallId === 'string');
+  const byCall = new Map(parts.map((p) => [p.toolCallId, p]));
+  const decisions: NonNullable<RunInputs['decisions']> = [];
+  for (const a of pending.approvals) {
+    const approval = byCall.get(a.tool_call_id)?.approval as { id?: unknown; approved?: unknown; reason?: unknown } | undefined;
+    if (approval?.id !== a.approval_id || typeof approval.approved !== 'boolean') continue;
+    decisions.push({ approval_id: a.approval_id, approved: approval.approved, ...(typeof approval.reason === 'string' && approval.reason ? { reason: approval.reason } : {}) });
+  }
+  if (decisions.length === 0) return undefined;
+  const undecided = pending.approvals.filter((a) => !a.decision && !decisions.some((d) => d.approval_id === a.approval_id));
+  if (undecided.length) throw badInput(`every pending approval needs a response; missing: ${undecided.map((a) => `${a.name} (${a.tool_call_id})`).join(', ')}`);
+  const tool_results: NonNullable<RunInputs['tool_results']> = [];
+  for (const c of pending.client_tool_calls) {
+    const p = byCall.get(c.tool_call_id);
+    if (p?.state === 'output-available') tool_results.push({ tool_call_id: c.tool_call_id, output: typeof p.output === 'string' ? p.output : JSON.stringify(p.output ?? null) });
+    else if (p?.state === 'output-error') tool_results.push({ tool_call_id: c.tool_call_id, output: String(p.errorText ?? 'tool failed'), is_error: true });
+    else if (!c.result) throw badInput(`the client tool call ${c.name} (${c.tool_call_id}) has no output yet`);
+  }
+  return { decisions, tool_results };
+}
+
+/** Tools the request says the client executes. */
+export function clientToolsOf(body: AiSdkRunRequest): ClientTool[] {
+  return (body.tools ?? []).map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.inputSchema ?? { type: 'object', properties: {} } }));
 }
 
 const badInput = (message: string) => new AppError('bad_request', message, { issues: [{ path: ['messages'], message }] });

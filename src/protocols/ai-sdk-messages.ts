@@ -1,4 +1,5 @@
 import type { UIMessage } from 'ai';
+import type { PendingInputs } from '../../contracts/common.js';
 import type { AiSdkUIMessage } from '../../contracts/ai-sdk.js';
 import type { NewMessage } from '../store/messages.js';
 import { toolOutput, type AiSdkChunk } from './ai-sdk.js';
@@ -220,4 +221,17 @@ export function partsToChunks(message: UIMessage): AiSdkChunk[] {
   });
   if (stepOpen) out.push({ type: 'finish-step' });
   return out;
+}
+
+/** Tool parts of calls that wait for a decision get state `approval-requested`, as the live stream left them. */
+export function withApprovalRequests(messages: UIMessage[], pending: PendingInputs): void {
+  const open = new Map(pending.approvals.filter((a) => !a.decision).map((a) => [a.tool_call_id, a.approval_id]));
+  for (const m of messages) {
+    for (const p of m.parts as Array<Record<string, unknown>>) {
+      const approvalId = typeof p.toolCallId === 'string' ? open.get(p.toolCallId) : undefined;
+      if (approvalId === undefined || p.state !== 'input-available') continue;
+      p.state = 'approval-requested';
+      p.approval = { id: approvalId };
+    }
+  }
 }

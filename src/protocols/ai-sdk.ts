@@ -48,6 +48,8 @@ export interface AiSdkMapperOptions {
   messageId?: string;
   /** Chunks sent right after `start` (on resume: the earlier part of a continued message). */
   prefix?: AiSdkChunk[];
+  /** Tool calls the client's message already holds (a run continued after approvals): outputs go straight to them. */
+  knownToolCalls?: string[];
 }
 
 export type AiSdkMapper = (event: RunEvent) => AiSdkChunk[];
@@ -58,7 +60,7 @@ export function createAiSdkMapper(opts: AiSdkMapperOptions = {}): AiSdkMapper {
   let named = false;
   let stepOpen = false;
   let ended = false;
-  const toolInputs = new Set<string>();
+  const toolInputs = new Set<string>(opts.knownToolCalls);
   /** Data that comes before the message is named (the thread's state before the first step). */
   const held: AiSdkChunk[] = [];
 
@@ -129,7 +131,13 @@ export function createAiSdkMapper(opts: AiSdkMapperOptions = {}): AiSdkMapper {
         break;
       case 'tool.result':
         ensureInput(out, e.id, e.name);
-        out.push(e.is_error ? { type: 'tool-output-error', toolCallId: e.id, errorText: e.output } : { type: 'tool-output-available', toolCallId: e.id, output: toolOutput(e.output) });
+        out.push(
+          e.denied
+            ? { type: 'tool-output-denied', toolCallId: e.id }
+            : e.is_error
+              ? { type: 'tool-output-error', toolCallId: e.id, errorText: e.output }
+              : { type: 'tool-output-available', toolCallId: e.id, output: toolOutput(e.output) },
+        );
         break;
       case 'tool.approval.requested':
         ensureInput(out, e.id, e.name);

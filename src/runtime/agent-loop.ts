@@ -1,8 +1,8 @@
 import type { MessageCreateParamsStreaming, MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
 import Anthropic from '@anthropic-ai/sdk';
-import type { ToolCall, Usage } from '../../contracts/common.js';
+import type { PendingInputs, ToolCall, Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
-import type { Agent } from '../agents.js';
+import { policyOf, type Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
@@ -32,6 +32,8 @@ export interface LoopContext {
   emit(event: RunEvent): void;
   /** Stores a completed turn before the loop goes on, so a crash loses nothing already said. */
   save(message: NewMessage): Promise<void>;
+  /** Number of the first step (a resumed run goes on counting toward `maxSteps`). */
+  firstStep?: number;
 }
 
 export interface LoopResult {
@@ -39,8 +41,9 @@ export interface LoopResult {
   stop_reason: string | null;
   usage: Usage;
   tool_calls: ToolCall[];
-  /** The model called client tools: the run waits for their results in a later request. */
+  /** The model called client tools or `ask` tools: the run waits for their results or decisions. */
   waiting?: boolean;
+  pending?: PendingInputs;
 }
 
 export const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
@@ -84,13 +87,13 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     ...ctx.tools.definitions(agent.tools.filter((n) => !clientNames.has(n))),
     ...ctx.clientTools.map((t) => ({ name: t.name, description: t.description ?? '', input_schema: t.input_schema })),
   ];
-  const allowed = new Set(agent.tools.filter((n) => !clientNames.has(n)));
+  const allowed = allowedTools(agent, ctx.clientTools);
   const system = [agent.system, ctx.context].filter(Boolean).join('\n\n');
   const toolCalls: ToolCall[] = [];
   let output = '';
   let stopReason: string | null = null;
 
-  for (let step = 1; step <= agent.maxSteps; step++) {
+  for (let step = ctx.firstStep ?? 1; step <= agent.maxSteps; step++) {
     // The assistant turn of this step is stored under this id; protocols use it as their message id.
     const messageId = newId('msg');
     ctx.emit({ type: 'step.started', step, message_id: messageId });
@@ -207,31 +210,75 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const calls = blocks.filter((b): b is Extract<Block, { kind: 'tool' }> => b?.kind === 'tool');
     if (stopReason !== 'tool_use' || calls.length === 0) break;
 
-    const serverCalls = calls.filter((c) => !clientNames.has(c.name));
-    const results = await Promise.all(
-      serverCalls.map(async (c) => {
-        const r = c.valid
-          ? await ctx.tools.run(c, allowed, { signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent }, ctx.toolTimeoutMs)
-          : { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true };
-        ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
-        return r;
-      }),
-    );
+    const clientCalls = calls.filter((c) => clientNames.has(c.name));
+    // `ask` tools wait for a human decision; everything else the server may run now.
+    const gated = calls.filter((c) => !clientNames.has(c.name) && c.valid && allowed.has(c.name) && policyOf(agent, c.name) === 'ask');
+    const serverCalls = calls.filter((c) => !clientNames.has(c.name) && !gated.includes(c));
+    const approvals = gated.map((c) => ({ approval_id: newId('appr'), tool_call_id: c.id, name: c.name, input: c.input }));
+    for (const a of approvals) ctx.emit({ type: 'tool.approval.requested', id: a.tool_call_id, approval_id: a.approval_id, name: a.name, input: a.input });
+    const results = await Promise.all(serverCalls.map((c) => runServerTool(ctx, c, allowed)));
     signal.throwIfAborted();
     toolCalls.push(...results);
-    if (results.length) {
-      const toolTurn: NewMessage = {
-        role: 'user',
-        content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
-      };
-      await ctx.save(toolTurn);
-      ctx.messages.push(toolTurn as MessageParam);
+    if (results.length) await saveToolTurn(ctx, results);
+    // Client tools run elsewhere and `ask` tools need a decision: stop here; the run waits.
+    if (clientCalls.length || approvals.length) {
+      const pending: PendingInputs = { approvals, client_tool_calls: clientCalls.map((c) => ({ tool_call_id: c.id, name: c.name, input: c.input })) };
+      return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, waiting: true, pending };
     }
-    // Client tools run elsewhere: stop here; their results arrive with the next request.
-    if (serverCalls.length < calls.length) return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, waiting: true };
     if (step === agent.maxSteps) stopReason = 'max_steps';
   }
   return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls };
+}
+
+/** Server tools the model may call on this run (a client tool shadows a server tool of its name). */
+function allowedTools(agent: Agent, clientTools: ClientTool[]): Set<string> {
+  const clientNames = new Set(clientTools.map((t) => t.name));
+  return new Set(agent.tools.filter((n) => !clientNames.has(n)));
+}
+
+async function runServerTool(ctx: LoopContext, c: { id: string; name: string; input: unknown; valid?: boolean }, allowed: ReadonlySet<string>): Promise<ToolCall> {
+  const r =
+    c.valid === false
+      ? { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true }
+      : await ctx.tools.run(c, allowed, { signal: ctx.signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent: ctx.agent }, ctx.toolTimeoutMs);
+  ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
+  return r;
+}
+
+async function saveToolTurn(ctx: LoopContext, results: ToolCall[]): Promise<void> {
+  const toolTurn: NewMessage = {
+    role: 'user',
+    content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
+  };
+  await ctx.save(toolTurn);
+  ctx.messages.push(toolTurn as MessageParam);
+}
+
+/**
+ * A waiting run continues: approved calls run now, denied ones tell the model why, client
+ * tool results are taken as given. Their results are stored as one tool turn before the
+ * model is called again. Every input must be in (the runtime checks).
+ */
+export async function settlePending(ctx: LoopContext, pending: PendingInputs): Promise<ToolCall[]> {
+  const allowed = allowedTools(ctx.agent, ctx.clientTools);
+  const results = await Promise.all([
+    ...pending.approvals.map(async (a): Promise<ToolCall> => {
+      const call = { id: a.tool_call_id, name: a.name, input: a.input };
+      if (a.decision?.approved) return runServerTool(ctx, call, allowed);
+      const reason = a.decision?.reason?.trim();
+      const r = { ...call, output: `The user denied this tool call${reason ? `: ${reason}` : '.'}`, is_error: true };
+      ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: true, denied: true });
+      return r;
+    }),
+    ...pending.client_tool_calls.map(async (c): Promise<ToolCall> => {
+      const r = { id: c.tool_call_id, name: c.name, input: c.input, output: c.result?.output ?? 'no result was sent for this tool call', is_error: c.result?.is_error ?? !c.result };
+      ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
+      return r;
+    }),
+  ]);
+  ctx.signal.throwIfAborted();
+  if (results.length) await saveToolTurn(ctx, results);
+  return results;
 }
 
 /** Any failure of the model call or its stream is the upstream's: 502, with the provider's message (never credentials). */

@@ -12,7 +12,8 @@ type Listener = (e: PublishedEvent) => void;
 
 /**
  * An active run in this process: its events so far (so a late subscriber
- * replays from memory) and its live listeners.
+ * replays from memory) and its live listeners. A resumed run holds only the
+ * events of its current stretch: `events[0].seq === base + 1`.
  */
 export class LiveRun {
   readonly events: PublishedEvent[] = [];
@@ -27,7 +28,14 @@ export class LiveRun {
     readonly threadId: string,
     readonly agentId: string,
     private readonly persist: (e: PublishedEvent) => void,
+    /** Seq of the last event stored before this stretch (0 for a new run). */
+    readonly base = 0,
   ) {}
+
+  /** Seq of the latest event. */
+  get lastSeq(): number {
+    return this.base + this.events.length;
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -39,7 +47,7 @@ export class LiveRun {
   }
 
   emit(event: RunEvent): PublishedEvent {
-    const published = { seq: this.events.length + 1, event, json: JSON.stringify(event) };
+    const published = { seq: this.base + this.events.length + 1, event, json: JSON.stringify(event) };
     this.events.push(published);
     this.persist(published);
     for (const l of this.listeners) l(published);
@@ -47,11 +55,11 @@ export class LiveRun {
   }
 
   /**
-   * Replays buffered events after `after`, then delivers live ones; synchronous,
-   * so nothing can fall between replay and live.
+   * Replays buffered events with seq > `after` (at most this stretch's), then delivers
+   * live ones; synchronous, so nothing can fall between replay and live.
    */
-  subscribe(listener: Listener, after = 0): () => void {
-    for (let i = after; i < this.events.length; i++) listener(this.events[i]);
+  subscribe(listener: Listener, after = this.base): () => void {
+    for (let i = Math.max(0, after - this.base); i < this.events.length; i++) listener(this.events[i]);
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

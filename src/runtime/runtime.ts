@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import type { RunStatus, Usage } from '../../contracts/common.js';
+import type { PendingInputs, RunStatus, ToolCall, Usage } from '../../contracts/common.js';
 import { DEFAULT_TIMEOUT_MS } from '../../contracts/run.js';
 import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
 import type { Store } from '../store/store.js';
-import { runAgentLoop, UsageMeter, type ClientTool, type LoopResult } from './agent-loop.js';
+import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
 import type { ModelClient } from './model.js';
 import { ThreadLocks } from './thread-lock.js';
+import type { ThreadTurns } from '../cluster/turns.js';
 import type { ToolRegistry } from './tools/registry.js';
 
 export interface StartRun {
@@ -42,6 +43,20 @@ export interface StartRun {
   origin: string;
 }
 
+/** Inputs for a waiting run: decisions on its approvals, results of its client tool calls. */
+export interface RunInputs {
+  decisions?: Array<{ approval_id: string; approved: boolean; reason?: string }>;
+  tool_results?: Array<{ tool_call_id: string; output: string; is_error?: boolean }>;
+  /** New turns appended after the tool results (e.g. a user message sent with the decision). */
+  messages?: NewMessage[];
+  /** Client tools offered to the model from here on (AG-UI / AI SDK requests list them again). */
+  clientTools?: ClientTool[];
+  context?: string;
+  extraTools?: string[];
+  /** Replaces the thread's state before the run goes on (AG-UI `state`). */
+  state?: unknown;
+}
+
 /** Why a run's signal was aborted; decides its final status. */
 export type AbortReason = 'cancel' | 'timeout' | 'shutdown';
 
@@ -53,6 +68,8 @@ export interface RuntimeDeps {
   logger: Logger;
   toolTimeoutMs: number;
   instanceId: string;
+  /** Per-thread turns shared by several instances (PostgreSQL); without it the in-process queue alone. */
+  turns?: ThreadTurns;
 }
 
 /** The one runtime every route uses: starts runs, queues them per thread, cancels, drains. */
@@ -92,10 +109,10 @@ export class Runtime {
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const run = new LiveRun(runId, threadId, agent.id, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json));
     // Take the place in the thread's queue before any await, so arrival order is run order.
-    const turn = this.locks.acquire(threadId, run.signal);
+    const turn = this.deps.turns?.acquire(run, this.locks) ?? this.locks.acquire(threadId, run.signal);
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
-      const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}) };
+      const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() });
     } catch (err) {
       run.controller.abort('cancel');
@@ -117,7 +134,7 @@ export class Runtime {
     return true;
   }
 
-  private async execute(run: LiveRun, turn: Promise<() => void>, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun): Promise<void> {
+  private async execute(run: LiveRun, turn: Promise<() => void>, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun, resumed?: { pending: PendingInputs; toolCalls: ToolCall[] }): Promise<void> {
     const { store, logger } = this.deps;
     const meter = new UsageMeter();
     let result: LoopResult | undefined;
@@ -126,25 +143,33 @@ export class Runtime {
       const release = await turn;
       try {
         // Appended only once the thread is ours, so concurrent runs' turns never interleave.
-        const { state, history } = await store.beginRun(run.runId, run.threadId, input, req.state);
+        const { state, history } = await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state);
         if (state !== null) run.emit({ type: 'state.snapshot', state });
-        result = await runAgentLoop(
-          {
-            runId: run.runId,
-            threadId: run.threadId,
-            agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
-            client,
-            tools: this.deps.tools,
-            toolTimeoutMs: this.deps.toolTimeoutMs,
-            messages: toModelMessages(history),
-            clientTools: req.clientTools ?? [],
-            context: req.context,
-            signal: run.signal,
-            emit: (e) => run.emit(e),
-            save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
-          },
-          meter,
-        );
+        const ctx: LoopContext = {
+          runId: run.runId,
+          threadId: run.threadId,
+          agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
+          client,
+          tools: this.deps.tools,
+          toolTimeoutMs: this.deps.toolTimeoutMs,
+          messages: toModelMessages(history),
+          clientTools: req.clientTools ?? [],
+          context: req.context,
+          signal: run.signal,
+          emit: (e) => run.emit(e),
+          save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
+          // A resumed run goes on counting its steps (one stored assistant turn per step).
+          firstStep: 1 + history.filter((m) => m.run_id === run.runId && m.role === 'assistant').length,
+        };
+        let earlier: ToolCall[] = [];
+        if (resumed) {
+          // History was read with the open calls unanswered: read it again once their results are stored.
+          earlier = [...resumed.toolCalls, ...(await settlePending(ctx, resumed.pending))];
+          if (input.length) await store.messages.appendNew(run.threadId, run.runId, input);
+          ctx.messages = toModelMessages(await store.messages.list(run.threadId));
+        }
+        result = await runAgentLoop(ctx, meter);
+        if (earlier.length) result.tool_calls = [...earlier, ...result.tool_calls];
       } finally {
         release();
       }
@@ -152,6 +177,61 @@ export class Runtime {
       failure = err;
     }
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
+  }
+
+  /**
+   * Inputs for a `waiting` run. They are stored as they come; once every approval is decided
+   * and every client tool call has its result, the run continues (same id, events go on from
+   * the next seq) and this returns its live handle. 404 unknown run or approval/tool call id,
+   * 409 when the run is not waiting.
+   */
+  async resume(runId: string, inputs: RunInputs, origin?: string): Promise<{ pending: PendingInputs; run?: LiveRun }> {
+    if (!this.accepting) throw new AppError('unavailable', 'the server is shutting down');
+    const { store } = this.deps;
+    const record = await store.runs.get(runId);
+    if (!record) throw new AppError('not_found', `unknown run "${runId}"`);
+    if (record.status !== 'waiting' || !record.pending) throw new AppError('conflict', `run "${runId}" is not waiting for input (status ${record.status})`);
+    const pending: PendingInputs = structuredClone(record.pending);
+    for (const d of inputs.decisions ?? []) {
+      const a = pending.approvals.find((x) => x.approval_id === d.approval_id);
+      if (!a) throw new AppError('not_found', `run "${runId}" has no approval "${d.approval_id}"`);
+      a.decision = { approved: d.approved, ...(d.reason ? { reason: d.reason } : {}) };
+    }
+    for (const t of inputs.tool_results ?? []) {
+      const c = pending.client_tool_calls.find((x) => x.tool_call_id === t.tool_call_id);
+      if (!c) throw new AppError('not_found', `run "${runId}" is not waiting for tool call "${t.tool_call_id}"`);
+      c.result = { output: t.output, is_error: t.is_error ?? false };
+    }
+    const complete = pending.approvals.every((a) => a.decision) && pending.client_tool_calls.every((c) => c.result);
+    if (!complete) {
+      if (!(await store.runs.savePending(runId, pending))) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
+      return { pending };
+    }
+    const agent = this.deps.agents.get(record.agent_id);
+    if (!agent) throw new AppError('conflict', `run "${runId}" belongs to agent "${record.agent_id}", which is no longer configured`);
+    const client = this.deps.client;
+    if (!client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
+    if (!(await store.runs.claimWaiting(runId, pending, this.deps.instanceId))) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
+
+    await store.events.flush();
+    const run = new LiveRun(runId, record.thread_id, agent.id, (e) => store.events.push(runId, e.seq, e.event.type, e.json), await store.eventLog.lastSeq(runId));
+    const turn = this.deps.turns?.acquire(run, this.locks) ?? this.locks.acquire(record.thread_id, run.signal);
+    this.live.set(runId, run);
+    const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), record.timeout_ms);
+    run.emit({ type: 'run.started', run_id: runId, thread_id: record.thread_id, agent_id: agent.id, resumed: true });
+    // Unless the caller says otherwise, the run goes on with the tools and context it started with.
+    const first = record.input as { client_tools?: ClientTool[]; context?: string; extra_tools?: string[] };
+    const req: StartRun = {
+      agentId: agent.id,
+      threadId: record.thread_id,
+      origin: origin ?? record.origin,
+      clientTools: inputs.clientTools ?? first.client_tools,
+      context: inputs.context ?? first.context,
+      extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
+      ...(inputs.state !== undefined ? { state: inputs.state } : {}),
+    };
+    void this.execute(run, turn, agent, client, inputs.messages ?? [], req, { pending, toolCalls: record.tool_calls ?? [] }).finally(() => clearTimeout(timer));
+    return { pending, run };
   }
 
   private async finish(run: LiveRun, result: LoopResult | undefined, failure: unknown, usage: Usage): Promise<void> {
@@ -181,6 +261,7 @@ export class Runtime {
       usage,
       tool_calls: result?.tool_calls ?? [],
       error,
+      pending: status === 'waiting' ? (result?.pending ?? null) : null,
     };
     run.emit(
       error

@@ -1,3 +1,4 @@
+import type { Cluster } from '../cluster/cluster.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { listAgents } from './agents.js';
@@ -11,8 +12,8 @@ export interface Services {
 }
 
 /** The services every API surface (tRPC, REST, hand-mounted SSE) calls; built once per app. */
-export function createServices(deps: { runtime: Runtime; store: Store }): Services {
-  const runs = new RunService(deps.runtime, deps.store);
+export function createServices(deps: { runtime: Runtime; store: Store; cluster?: Cluster }): Services {
+  const runs = new RunService(deps.runtime, deps.store, deps.cluster);
   return {
     runs,
     threads: new ThreadService(deps.store, runs),

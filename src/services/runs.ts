@@ -1,8 +1,9 @@
-import type { Run, ListRunsInput, StartRunRequest } from '../../contracts/runs.js';
+import type { Run, ListRunsInput, RunInputsRequest, RunInputsResult, StartRunRequest } from '../../contracts/runs.js';
 import type { RunRequest, RunResult } from '../../contracts/run.js';
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
 import { leanResult } from '../protocols/lean.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
@@ -14,6 +15,8 @@ export class RunService {
   constructor(
     private readonly runtime: Runtime,
     private readonly store: Store,
+    /** Reaches runs executing in other instances (cancel); without it only this process's runs. */
+    private readonly cluster?: Cluster,
   ) {}
 
   async list(input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
@@ -56,17 +59,31 @@ export class RunService {
     if (!this.runtime.get(id)) await this.get(id);
   }
 
-  /** 202-style: the run is told to stop and ends `cancelled`; 409 when it is not active here. */
+  /**
+   * 202-style: the run is told to stop and ends `cancelled`, whichever instance executes it;
+   * 409 when it is not queued or running anywhere.
+   */
   async cancel(id: string): Promise<{ run_id: string; status: 'cancelling' }> {
     if (this.runtime.cancel(id)) return { run_id: id, status: 'cancelling' };
     const run = await this.get(id);
-    if (ACTIVE_STATUSES.includes(run.status)) throw new AppError('conflict', `run "${id}" is ${run.status} in another server instance; cancel it there`);
-    throw new AppError('conflict', `run "${id}" is not active (status ${run.status})`);
+    if (!ACTIVE_STATUSES.includes(run.status)) throw new AppError('conflict', `run "${id}" is not active (status ${run.status})`);
+    if (!this.cluster) throw new AppError('conflict', `run "${id}" is ${run.status} in another server instance; cancel it there`);
+    if (await this.cluster.requestCancel(id)) return { run_id: id, status: 'cancelling' };
+    throw new AppError('conflict', `run "${id}" is not active (it has just ended)`);
   }
 
-  /** Cancels the runs active in this process and waits until each has stored its end. */
+  /** Decisions / client tool results for a waiting run; it continues once every input is in. */
+  async inputs(id: string, body: RunInputsRequest): Promise<RunInputsResult> {
+    const { pending, run } = await this.runtime.resume(id, body);
+    return { run_id: id, status: run ? 'resumed' : 'waiting', pending };
+  }
+
+  /**
+   * Cancels the runs (asking other instances for theirs) and waits until each one active in
+   * this process has stored its end.
+   */
   async cancelAndWait(ids: string[]): Promise<void> {
-    await Promise.all(ids.map((id) => (this.runtime.cancel(id), this.runtime.get(id)?.done)));
+    await Promise.all(ids.map(async (id) => (this.runtime.cancel(id) || (await this.cluster?.requestCancel(id)), await this.runtime.get(id)?.done)));
   }
 
   isLive(id: string): boolean {

@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/dialect.js';
+import type { Changes } from './changes.js';
 
 interface Row {
   run_id: string;
@@ -26,6 +27,8 @@ export class EventWriter {
     private readonly db: Db,
     private readonly intervalMs = 25,
     private readonly onError: (err: Error) => void = () => {},
+    /** Told which runs have new stored events (PostgreSQL also NOTIFYs other instances by trigger). */
+    private readonly changes?: Changes,
   ) {}
 
   push(runId: string, seq: number, type: string, data: string): void {
@@ -55,6 +58,10 @@ export class EventWriter {
         const params: unknown[] = [];
         for (const r of rows) params.push(r.run_id, r.seq, r.type, r.data, now);
         await this.db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows.length), params));
+        if (this.changes?.size) {
+          let previous = '';
+          for (const r of rows) if (r.run_id !== previous) this.changes.publish(`run:${(previous = r.run_id)}`);
+        }
       } catch (err) {
         // A failed batch must not poison later ones; report it and carry on.
         this.failure = err as Error;
@@ -73,6 +80,9 @@ export class EventWriter {
       const p = this.db.placeholder;
       const values = Array.from({ length: rows }, (_, r) => `(${[1, 2, 3, 4, 5].map((c) => p(r * 5 + c)).join(', ')})`);
       text = `insert into run_events (run_id, seq, type, data, created_at) values ${values.join(', ')}`;
+      // Several instances: a run whose lease lapsed may already have been closed by another
+      // instance with a terminal event; that one row must not fail the whole batch.
+      if (this.db.kind === 'postgres') text += ' on conflict do nothing';
       if (this.sqlCache.size > 200) this.sqlCache.clear();
       this.sqlCache.set(rows, text);
     }

@@ -9,6 +9,12 @@ export interface StoredEvent {
 export class EventRepo {
   constructor(private readonly db: Db) {}
 
+  /** Seq of the run's last stored event (0 when it has none). */
+  async lastSeq(runId: string): Promise<number> {
+    const row = await this.db.kysely.selectFrom('run_events').select((eb) => eb.fn.max('seq').as('seq')).where('run_id', '=', runId).executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
   /** Events of a run with seq > after, in order. */
   async list(runId: string, after = 0): Promise<StoredEvent[]> {
     const rows = await this.db.kysely

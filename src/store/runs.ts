@@ -1,4 +1,4 @@
-import type { RunStatus, ToolCall, Usage } from '../../contracts/common.js';
+import type { PendingInputs, RunStatus, ToolCall, Usage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
 import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
 
@@ -19,6 +19,8 @@ export interface RunRecord {
   usage: Usage | null;
   tool_calls: ToolCall[] | null;
   error: { code: string; message: string } | null;
+  /** Set while the run is `waiting`. */
+  pending: PendingInputs | null;
   timeout_ms: number;
   owner: string | null;
   created_at: string;
@@ -35,6 +37,8 @@ export interface RunEnd {
   usage: Usage;
   tool_calls: ToolCall[];
   error: { code: string; message: string } | null;
+  /** What a `waiting` run waits for. */
+  pending?: PendingInputs | null;
 }
 
 export class RunRepo {
@@ -43,7 +47,7 @@ export class RunRepo {
   async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
     await this.db.kysely
       .insertInto('runs')
-      .values({ ...r, status: 'queued', input: JSON.stringify(r.input), stop_reason: null, output: null, usage: null, tool_calls: null, error: null, started_at: null, finished_at: null })
+      .values({ ...r, status: 'queued', input: JSON.stringify(r.input), stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, started_at: null, finished_at: null })
       .execute();
   }
 
@@ -63,6 +67,20 @@ export class RunRepo {
       .selectAll()
       .where('thread_id', '=', threadId)
       .where('status', 'in', ACTIVE_STATUSES)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && this.toRecord(row);
+  }
+
+  /** The thread's most recent run waiting for input (approvals, client tool results). */
+  async latestWaiting(threadId: string): Promise<RunRecord | undefined> {
+    const row = await this.db.kysely
+      .selectFrom('runs')
+      .selectAll()
+      .where('thread_id', '=', threadId)
+      .where('status', '=', 'waiting')
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
@@ -97,20 +115,47 @@ export class RunRepo {
     return toPage(rows, f.limit, (r) => this.toRecord(r), (r) => encodeCursor('run', this.db.time(r.created_at)!, r.id));
   }
 
+  /** Records inputs that arrived for a waiting run; false when it is no longer waiting. */
+  async savePending(id: string, pending: PendingInputs): Promise<boolean> {
+    const res = await this.db.kysely.updateTable('runs').set({ pending: JSON.stringify(pending) }).where('id', '=', id).where('status', '=', 'waiting').executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** waiting → queued, for exactly one caller: false when someone else resumed it first (or it moved on). */
+  async claimWaiting(id: string, pending: PendingInputs, owner: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('runs')
+      .set({ status: 'queued', pending: JSON.stringify(pending), owner, finished_at: null })
+      .where('id', '=', id)
+      .where('status', '=', 'waiting')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /**
+   * A new run on the thread moves on from runs still waiting there. One whose approvals were
+   * never decided ends `cancelled`; one that only waited for client tool results ends
+   * `completed` (the new run's input carries them, and the history repairs any that are missing).
+   */
+  async closeWaiting(threadId: string, exceptRunId: string, now = new Date().toISOString()): Promise<void> {
+    const waiting = await this.db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting').execute();
+    for (const row of waiting) {
+      if (row.id === exceptRunId) continue;
+      const pending = row.pending == null ? null : (this.db.json(row.pending) as PendingInputs);
+      const undecided = pending?.approvals.some((a) => !a.decision) ?? false;
+      await this.db.kysely
+        .updateTable('runs')
+        .set({ status: undecided ? 'cancelled' : 'completed', stop_reason: undecided ? 'superseded' : 'tool_use', pending: null, finished_at: now })
+        .where('id', '=', row.id)
+        .where('status', '=', 'waiting')
+        .execute();
+    }
+  }
+
   /** Ids of the thread's runs that are queued or running. */
   async activeIds(threadId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', threadId).where('status', 'in', ACTIVE_STATUSES).execute();
     return rows.map((r) => r.id);
-  }
-
-  /** Runs a crashed process left active can never finish: mark them so nobody waits on them. */
-  async interruptOrphans(now = new Date().toISOString()): Promise<number> {
-    const res = await this.db.kysely
-      .updateTable('runs')
-      .set({ status: 'interrupted', finished_at: now, error: JSON.stringify({ code: 'interrupted', message: 'the server stopped while this run was active' }) })
-      .where('status', 'in', ACTIVE_STATUSES)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
   }
 
   toRecord(row: Record<string, any>): RunRecord {
@@ -127,6 +172,7 @@ export class RunRepo {
       usage: row.usage === null ? null : j(row.usage),
       tool_calls: row.tool_calls === null ? null : j(row.tool_calls),
       error: row.error === null ? null : j(row.error),
+      pending: row.pending == null ? null : j(row.pending),
       timeout_ms: Number(row.timeout_ms),
       owner: row.owner,
       created_at: this.db.time(row.created_at)!,

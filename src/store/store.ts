@@ -1,9 +1,10 @@
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
+import { Changes } from './changes.js';
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
 import { MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
-import { RunRepo, type RunEnd, type RunRecord } from './runs.js';
+import { ACTIVE_STATUSES, RunRepo, type RunEnd, type RunRecord } from './runs.js';
 import { ThreadRepo } from './threads.js';
 
 /** Storage facade: the repositories plus the few writes that span tables. */
@@ -13,13 +14,15 @@ export class Store {
   readonly runs: RunRepo;
   readonly eventLog: EventRepo;
   readonly events: EventWriter;
+  /** Wake-ups for readers of runs and events (this process's writes; other instances' via NOTIFY). */
+  readonly changes = new Changes();
 
   private constructor(readonly db: Db, onWriteError: (err: Error) => void) {
     this.threads = new ThreadRepo(db);
     this.messages = new MessageRepo(db);
     this.runs = new RunRepo(db);
     this.eventLog = new EventRepo(db);
-    this.events = new EventWriter(db, 25, onWriteError);
+    this.events = new EventWriter(db, 25, onWriteError, this.changes);
   }
 
   static async open(db: Db, onWriteError: (err: Error) => void = () => {}): Promise<Store> {
@@ -50,6 +53,7 @@ export class Store {
   beginRun(runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<{ state: unknown; history: StoredMessage[] }> {
     return this.tx(async ({ runs, threads, messages }) => {
       await runs.markRunning(runId);
+      await runs.closeWaiting(threadId, runId);
       if (state !== undefined) await threads.setState(threadId, state);
       await messages.appendNew(threadId, runId, input);
       return { state: await threads.getState(threadId), history: await messages.list(threadId) };
@@ -70,9 +74,12 @@ export class Store {
           usage: JSON.stringify(end.usage),
           tool_calls: JSON.stringify(end.tool_calls),
           error: end.error ? JSON.stringify(end.error) : null,
+          pending: end.pending ? JSON.stringify(end.pending) : null,
           finished_at: now,
         })
         .where('id', '=', runId)
+        // An instance that lost its lease must not overwrite the `interrupted` another one recorded.
+        .where('status', 'in', ACTIVE_STATUSES)
         .execute();
       await threads.touch(threadId, now);
     });

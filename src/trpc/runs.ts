@@ -1,5 +1,5 @@
 import { tracked } from '@trpc/server';
-import { CancelRunResult, ListRunsInput, Run, RunEventsInput, RunId, RunPage, StartRunInput } from '../../contracts/runs.js';
+import { CancelRunResult, ListRunsInput, Run, RunEventsInput, RunId, RunInputsInput, RunInputsResult, RunPage, StartRunInput } from '../../contracts/runs.js';
 import { AppError } from '../errors.js';
 import { procedure, rest, router } from './init.js';
 
@@ -28,6 +28,19 @@ export const runsRouter = router({
     .input(RunId)
     .output(CancelRunResult)
     .mutation(({ ctx, input }) => ctx.runs.cancel(input.id)),
+  inputs: procedure
+    .meta(
+      rest('POST', '/v1/runs/{id}/inputs', 'Decisions for a waiting run', {
+        tag,
+        errors: [400, 404, 409, 413, 415],
+        successStatus: 202,
+        description:
+          'Approve or deny the run\'s pending tool calls (`approval_id` from its `tool.approval.requested` events or `pending`) and/or send results of client-executed tools. Inputs are kept as they arrive; when every one is in, the run continues with the same id (`status: "resumed"`; follow `GET /v1/runs/{id}/events` with `Last-Event-ID`). 409 when the run is not waiting; 404 for an unknown approval or tool call id.',
+      }),
+    )
+    .input(RunInputsInput)
+    .output(RunInputsResult)
+    .mutation(({ ctx, input: { id, ...body } }) => ctx.runs.inputs(id, body)),
 
   /** Events of a run (`tracked` id = seq): stored ones replayed, then live until the run ends. */
   events: procedure.input(RunEventsInput).subscription(async function* ({ ctx, input, signal }) {

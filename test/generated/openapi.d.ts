@@ -147,6 +147,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{id}/inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decisions for a waiting run
+         * @description Approve or deny the run's pending tool calls (`approval_id` from its `tool.approval.requested` events or `pending`) and/or send results of client-executed tools. Inputs are kept as they arrive; when every one is in, the run continues with the same id (`status: "resumed"`; follow `GET /v1/runs/{id}/events` with `Last-Event-ID`). 409 when the run is not waiting; 404 for an unknown approval or tool call id.
+         */
+        post: operations["runs-inputs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents": {
         parameters: {
             query?: never;
@@ -819,6 +839,8 @@ export interface components {
                 code: string;
                 message: string;
             } | null;
+            /** @description While `waiting`: the approvals and client tool results the run needs */
+            pending: components["schemas"]["PendingInputs"] | null;
             timeout_ms: number;
             /**
              * Format: date-time
@@ -841,12 +863,36 @@ export interface components {
             output: string;
             is_error: boolean;
         };
+        PendingInputs: {
+            approvals: {
+                approval_id: string;
+                tool_call_id: string;
+                name: string;
+                input: unknown;
+                /** @description Set once decided; the run continues when every approval is decided */
+                decision?: {
+                    approved: boolean;
+                    reason?: string;
+                };
+            }[];
+            client_tool_calls: {
+                tool_call_id: string;
+                name: string;
+                input: unknown;
+                result?: {
+                    output: string;
+                    is_error: boolean;
+                };
+            }[];
+        };
         RunEvent: {
             /** @constant */
             type: "run.started";
             run_id: string;
             thread_id: string;
             agent_id: string;
+            /** @description A waiting run continues after its inputs arrived */
+            resumed?: boolean;
         } | {
             /** @constant */
             type: "step.started";
@@ -903,6 +949,8 @@ export interface components {
             name: string;
             output: string;
             is_error: boolean;
+            /** @description A human denied the call; `output` says so to the model */
+            denied?: boolean;
         } | {
             /** @constant */
             type: "tool.approval.requested";
@@ -966,6 +1014,15 @@ export interface components {
              * @constant
              */
             status: "cancelling";
+        };
+        RunInputsResult: {
+            run_id: string;
+            /**
+             * @description `resumed`: every input is in and the run continues (follow GET /v1/runs/{id}/events); `waiting`: more inputs are needed
+             * @enum {string}
+             */
+            status: "resumed" | "waiting";
+            pending: components["schemas"]["PendingInputs"];
         };
         AgentList: {
             items: components["schemas"]["Agent"][];
@@ -1671,6 +1728,89 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CancelRunResult"];
+                };
+            };
+            /** @description Invalid input (`issues` lists each problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown thread, run, agent or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Content type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "runs-inputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    decisions?: {
+                        approval_id: string;
+                        approved: true | false;
+                        /** @description Told to the model when denied */
+                        reason?: string;
+                    }[];
+                    tool_results?: {
+                        tool_call_id: string;
+                        output: string;
+                        is_error?: true | false;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunInputsResult"];
                 };
             };
             /** @description Invalid input (`issues` lists each problem) */

@@ -83,3 +83,27 @@ export function agUiStreamProblems(events: any[], ids: { threadId: string; runId
   for (const [kind, ids_] of Object.entries(open)) want(ids_.size === 0, `${kind} left open: ${[...ids_].join(', ')}`);
   return problems;
 }
+
+/** What one request put on the wire: the raw body text and its events. */
+export interface Captured {
+  body: any;
+  raw: string;
+  events: any[];
+}
+
+/** fetch for HttpAgent that keeps a copy of what went over the wire in `captured`. */
+export function teeFetch(captured: Captured[]) {
+  return async (input: string, init: RequestInit): Promise<Response> => {
+    const res = await fetch(input, init);
+    const entry: Captured = { body: JSON.parse(String(init.body)), raw: '', events: [] };
+    captured.push(entry);
+    if (res.ok) {
+      entry.raw = await res.clone().text();
+      entry.events = entry.raw
+        .split('\n\n')
+        .filter((f) => f.startsWith('data: '))
+        .map((f) => JSON.parse(f.slice('data: '.length)));
+    }
+    return res;
+  };
+}
