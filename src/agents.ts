@@ -127,6 +127,30 @@ export interface LoadOptions {
   /** Tools a file may name that are switched off here (name → why): dropped with a warning. */
   disabled?: ReadonlyMap<string, string>;
   warn?(message: string): void;
+  /** Where `${NAME}` in MCP `env` and `headers` values is looked up (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `${NAME}` in MCP `env` / `headers` values comes from the environment, so tokens stay out of
+ * the agents file; an unset name is an error naming the key (never the value).
+ */
+function withSecrets(server: McpServerSpec, where: string, env: NodeJS.ProcessEnv, invalid: (where: string, what: string) => Error): McpServerSpec {
+  const fill = (values: Record<string, string> | undefined, key: 'env' | 'headers') => {
+    if (!values) return undefined;
+    return Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        k,
+        v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+          const value = env[name];
+          if (value === undefined) throw invalid(`${where}.${key}.${k}`, `environment variable ${name} is not set`);
+          return value;
+        }),
+      ]),
+    );
+  };
+  if ('command' in server) return { ...server, ...(server.env ? { env: fill(server.env, 'env') } : {}) };
+  return { ...server, ...(server.headers ? { headers: fill(server.headers, 'headers') } : {}) };
 }
 
 /**
@@ -154,7 +178,7 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
   const agents = new Map<string, Agent>();
   const mcpByName = new Map<string, string>();
   for (const [id, spec] of Object.entries(parsed.data.agents)) {
-    const servers = spec.mcp_servers ?? {};
+    const servers = Object.fromEntries(Object.entries(spec.mcp_servers ?? {}).map(([name, s]) => [name, withSecrets(s, `agents.${id}.mcp_servers.${name}`, opts.env ?? process.env, invalid)]));
     for (const [name, server] of Object.entries(servers)) {
       // One connection per server name: two agents naming it must mean the same server.
       const key = JSON.stringify(server, ['command', 'args', 'env', 'cwd', 'url', 'headers']);

@@ -77,6 +77,27 @@ describe('agents file', () => {
     return file;
   };
 
+  it('MCP env and headers take ${NAME} from the environment; an unset one names the key, never a value', () => {
+    const file = write({
+      agents: {
+        a: {
+          mcp_servers: {
+            local: { command: 'node', env: { TOKEN: '${MCP_TOKEN}', PLAIN: 'x-${MCP_TOKEN}-y' } },
+            remote: { url: 'https://mcp.example.com/mcp', headers: { authorization: 'Bearer ${MCP_TOKEN}' } },
+          },
+        },
+      },
+    });
+    const agents = loadAgentsFile(file, 'm', known, { env: { MCP_TOKEN: 's3cret' } });
+    const servers = agents.get('a')!.mcpServers!;
+    assert.deepEqual((servers.local as any).env, { TOKEN: 's3cret', PLAIN: 'x-s3cret-y' });
+    assert.deepEqual((servers.remote as any).headers, { authorization: 'Bearer s3cret' });
+    assert.throws(
+      () => loadAgentsFile(file, 'm', known, { env: {} }),
+      (err: Error) => /agents\.a\.mcp_servers\.local\.env\.TOKEN: environment variable MCP_TOKEN is not set/.test(err.message) && !err.message.includes('s3cret'),
+    );
+  });
+
   it('without a file there is one agent, assistant', () => {
     assert.deepEqual([...defaultAgents('m').keys()], ['assistant']);
   });
