@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/dialect.js';
+import { prepared } from '../db/prepared.js';
 import { newId } from '../ids.js';
 import { decodeCursor, encodeCursor, toPage } from './cursor.js';
 
@@ -27,6 +28,11 @@ export class MessageRepo {
     if (messages.length === 0) return [];
     const now = new Date().toISOString();
     const rows = messages.map((m) => ({ id: m.id ?? newId('msg'), thread_id: threadId, run_id: runId, role: m.role, content: m.content, created_at: now }));
+    if (rows.length === 1) {
+      const r = rows[0];
+      await appendOne(this.db, r.id, threadId, runId, r.role, JSON.stringify(r.content), now, threadId);
+      return rows;
+    }
     await this.db.kysely
       .insertInto('messages')
       .values(
@@ -73,7 +79,7 @@ export class MessageRepo {
   }
 
   async list(threadId: string): Promise<StoredMessage[]> {
-    const rows = await this.db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).orderBy('position').execute();
+    const { rows } = await listMessages(this.db, threadId);
     return rows.map((r) => this.toRecord(r));
   }
 
@@ -115,3 +121,18 @@ export class MessageRepo {
     return { ...r, content: this.db.json<unknown[]>(r.content), created_at: this.db.time(r.created_at)! };
   }
 }
+
+// Hot-path statements (every run), compiled once: see prepared().
+const appendOne = prepared(
+  (db, id: string, thread_id: string, run_id: string | null, role: string, content: string, created_at: string, positionOf: string) =>
+    db.kysely.insertInto('messages').values({
+      id,
+      thread_id,
+      run_id,
+      role: role as 'user' | 'assistant',
+      content,
+      created_at,
+      position: sql<number>`(select coalesce(max(position), -1) + 1 from messages where thread_id = ${positionOf})`,
+    }),
+);
+const listMessages = prepared((db, threadId: string) => db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).orderBy('position'));

@@ -1,5 +1,6 @@
 import type { PendingInputs, RunStatus, ToolCall, Usage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
+import { prepared } from '../db/prepared.js';
 import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
 
 export interface RunInput {
@@ -45,14 +46,11 @@ export class RunRepo {
   constructor(private readonly db: Db) {}
 
   async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
-    await this.db.kysely
-      .insertInto('runs')
-      .values({ ...r, status: 'queued', input: JSON.stringify(r.input), stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, started_at: null, finished_at: null })
-      .execute();
+    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, JSON.stringify(r.input), r.timeout_ms, r.owner, r.created_at);
   }
 
   async markRunning(id: string, now = new Date().toISOString()): Promise<void> {
-    await this.db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id).execute();
+    await markRunning(this.db, now, id);
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
@@ -138,7 +136,7 @@ export class RunRepo {
    * `completed` (the new run's input carries them, and the history repairs any that are missing).
    */
   async closeWaiting(threadId: string, exceptRunId: string, now = new Date().toISOString()): Promise<void> {
-    const waiting = await this.db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting').execute();
+    const waiting = (await selectWaiting(this.db, threadId)).rows;
     for (const row of waiting) {
       if (row.id === exceptRunId) continue;
       const pending = row.pending == null ? null : (this.db.json(row.pending) as PendingInputs);
@@ -181,3 +179,11 @@ export class RunRepo {
     };
   }
 }
+
+// Hot-path statements (every run), compiled once: see prepared().
+const insertRun = prepared(
+  (db, id: string, thread_id: string, agent_id: string, origin: string, input: string, timeout_ms: number, owner: string | null, created_at: string) =>
+    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status: 'queued', input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, created_at, started_at: null, finished_at: null }),
+);
+const markRunning = prepared((db, now: string, id: string) => db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id));
+const selectWaiting = prepared((db, threadId: string) => db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting'));

@@ -1,5 +1,6 @@
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
+import { prepared } from '../db/prepared.js';
 import { Changes } from './changes.js';
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
@@ -65,22 +66,8 @@ export class Store {
     await this.events.flush();
     const now = new Date().toISOString();
     await this.tx(async ({ db, threads }) => {
-      await db.kysely
-        .updateTable('runs')
-        .set({
-          status: end.status,
-          stop_reason: end.stop_reason,
-          output: end.output,
-          usage: JSON.stringify(end.usage),
-          tool_calls: JSON.stringify(end.tool_calls),
-          error: end.error ? JSON.stringify(end.error) : null,
-          pending: end.pending ? JSON.stringify(end.pending) : null,
-          finished_at: now,
-        })
-        .where('id', '=', runId)
-        // An instance that lost its lease must not overwrite the `interrupted` another one recorded.
-        .where('status', 'in', ACTIVE_STATUSES)
-        .execute();
+      const json = (v: unknown) => (v ? JSON.stringify(v) : null);
+      await finishRunRow(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId);
       await threads.touch(threadId, now);
     });
   }
@@ -89,3 +76,14 @@ export class Store {
     return this.db.close();
   }
 }
+
+// Once per run, compiled once: see prepared(). An instance that lost its lease must not
+// overwrite the `interrupted` another one recorded, hence the status condition.
+const finishRunRow = prepared(
+  (db, status: string, stop_reason: string | null, output: string | null, usage: string, tool_calls: string, error: string | null, pending: string | null, finished_at: string, id: string) =>
+    db.kysely
+      .updateTable('runs')
+      .set({ status, stop_reason, output, usage, tool_calls, error, pending, finished_at })
+      .where('id', '=', id)
+      .where('status', 'in', ACTIVE_STATUSES),
+);

@@ -1,4 +1,5 @@
 import type { Db } from '../db/dialect.js';
+import { prepared } from '../db/prepared.js';
 import { AppError } from '../errors.js';
 import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
 
@@ -17,11 +18,7 @@ export class ThreadRepo {
 
   /** Creates the thread on first use; an existing thread is left as it is. */
   async ensure(id: string, agentId: string, now = new Date().toISOString()): Promise<void> {
-    await this.db.kysely
-      .insertInto('threads')
-      .values({ id, agent_id: agentId, title: null, metadata: '{}', state: null, created_at: now, updated_at: now })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await ensureThread(this.db, id, agentId, now, now);
   }
 
   async get(id: string): Promise<ThreadRecord | undefined> {
@@ -31,7 +28,7 @@ export class ThreadRepo {
 
   /** The thread's shared state (AG-UI); null when it has none or the thread does not exist. */
   async getState(id: string): Promise<unknown> {
-    const row = await this.db.kysely.selectFrom('threads').select('state').where('id', '=', id).executeTakeFirst();
+    const row = (await selectState(this.db, id)).rows[0];
     if (!row || row.state === null || row.state === undefined) return null;
     // jsonb comes back parsed (a top-level string too); SQLite gives the JSON text.
     return this.db.kind === 'postgres' ? row.state : this.db.json(row.state);
@@ -48,7 +45,7 @@ export class ThreadRepo {
   }
 
   async touch(id: string, now = new Date().toISOString()): Promise<void> {
-    await this.db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id).execute();
+    await touchThread(this.db, now, id);
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */
@@ -101,3 +98,14 @@ export class ThreadRepo {
     };
   }
 }
+
+// Hot-path statements (every run), compiled once: see prepared().
+const ensureThread = prepared(
+  (db, id: string, agentId: string, created: string, updated: string) =>
+    db.kysely
+      .insertInto('threads')
+      .values({ id, agent_id: agentId, title: null, metadata: '{}', state: null, created_at: created, updated_at: updated })
+      .onConflict((oc) => oc.column('id').doNothing()),
+);
+const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
+const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));
