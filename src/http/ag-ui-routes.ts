@@ -53,7 +53,7 @@ export function agUiRoutes(runtime: Runtime, store: Store, opts: { ssePingMs: nu
               ...('state' in plan ? { state: plan.state } : {}),
               ...(plan.stateTools ? { extraTools: [...STATE_TOOLS] } : {}),
             },
-            'ag-ui',
+            { origin: 'ag-ui', complete: true },
           )
         ).run!
       : await runtime.start({

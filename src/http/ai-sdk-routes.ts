@@ -44,7 +44,7 @@ export function aiSdkRoutes(runtime: Runtime, store: Store, opts: AiSdkRouteOpti
     if (waiting?.pending && answers) {
       const last = body.messages.filter((m) => m.role === 'assistant').at(-1);
       const tools = clientToolsOf(body);
-      const { run } = await runtime.resume(waiting.id, { ...answers, ...(tools.length ? { clientTools: tools } : {}) }, 'ai-sdk');
+      const { run } = await runtime.resume(waiting.id, { ...answers, ...(tools.length ? { clientTools: tools } : {}) }, { origin: 'ai-sdk', complete: true });
       const knownToolCalls = [...waiting.pending.approvals.map((a) => a.tool_call_id), ...waiting.pending.client_tool_calls.map((c) => c.tool_call_id)];
       pipeLive(openStream(res), run!, createAiSdkMapper({ messageId: last?.id, knownToolCalls }));
       return;

@@ -168,7 +168,7 @@ export class A2aExecutor implements AgentExecutor {
     const { runtime, tasks } = this.ep;
     let run: LiveRun;
     try {
-      ({ run } = (await runtime.resume(record.id, { decisions: a2aDecisions(rc.userMessage.parts, record.pending!) }, 'a2a')) as { run: LiveRun });
+      ({ run } = (await runtime.resume(record.id, { decisions: a2aDecisions(rc.userMessage.parts, record.pending!) }, { origin: 'a2a', complete: true })) as { run: LiveRun });
     } catch (err) {
       throw new Error(err instanceof Error ? err.message : String(err));
     }

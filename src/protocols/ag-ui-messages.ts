@@ -6,7 +6,7 @@ import type { RunInputs } from '../runtime/runtime.js';
 import { MAX_STATE_BYTES } from '../runtime/tools/state.js';
 import type { NewMessage } from '../store/messages.js';
 import { toolResultMessageId } from './ag-ui.js';
-import { DECISION_FORMAT, readDecision } from './decisions.js';
+import { answersFor, DECISION_FORMAT, readDecision } from './decisions.js';
 
 /**
  * AG-UI messages ⇄ stored turns (Anthropic's shape).
@@ -119,33 +119,29 @@ export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHa
  * Decisions for a run waiting on approvals: a `role:"tool"` message answering an approval's
  * tool call carries `{"approved": true|false, "reason"?: "…"}` (or the words approve/approved/
  * yes or deny/denied/no, optionally followed by ": reason"). Results of its frontend tool calls
- * come as usual. Undefined when the request answers no approval; 400 when it leaves one open
- * or a decision cannot be read.
+ * come as usual. Undefined when the request answers no approval; 400 when a decision cannot
+ * be read. `answered`: the tool calls whose messages were taken as answers.
  */
 export function agUiApprovalAnswers(body: AgUiRunRequest, pending: PendingInputs): (RunInputs & { answered: Set<string> }) | undefined {
   const tools = new Map<string, { m: Extract<AgUiMessage, { role: 'tool' }>; i: number }>();
   body.messages.forEach((m, i) => void (m.role === 'tool' && tools.set(m.toolCallId, { m, i })));
-  const decisions: NonNullable<RunInputs['decisions']> = [];
   const answered = new Set<string>();
-  for (const a of pending.approvals) {
-    const t = tools.get(a.tool_call_id);
-    if (!t) continue;
-    decisions.push({ approval_id: a.approval_id, ...decisionOf(t.m, ['messages', t.i, 'content']) });
-    answered.add(a.tool_call_id);
-  }
-  if (decisions.length === 0) return undefined;
-  const open = pending.approvals.filter((a) => !a.decision && !answered.has(a.tool_call_id));
-  if (open.length) throw bad(`every pending approval needs a decision; missing: ${open.map((a) => `${a.name} (${a.tool_call_id})`).join(', ')}`, ['messages']);
-  const tool_results: NonNullable<RunInputs['tool_results']> = [];
-  for (const c of pending.client_tool_calls) {
-    const t = tools.get(c.tool_call_id);
-    if (!t && !c.result) throw bad(`the frontend tool call ${c.name} (${c.tool_call_id}) has no result yet`, ['messages']);
-    if (!t) continue;
-    const block = toolResultBlock(t.m, ['messages', t.i, 'content']);
-    tool_results.push({ tool_call_id: c.tool_call_id, output: typeof block.content === 'string' ? block.content : JSON.stringify(block.content), ...(block.is_error ? { is_error: true } : {}) });
-    answered.add(c.tool_call_id);
-  }
-  return { decisions, tool_results, answered };
+  const take = (toolCallId: string) => {
+    const t = tools.get(toolCallId);
+    if (t) answered.add(toolCallId);
+    return t;
+  };
+  const answers = answersFor(pending, {
+    decision: (toolCallId) => {
+      const t = take(toolCallId);
+      return t && decisionOf(t.m, ['messages', t.i, 'content']);
+    },
+    result: (toolCallId) => {
+      const t = take(toolCallId);
+      return t && toolResultBlock(t.m, ['messages', t.i, 'content']);
+    },
+  });
+  return answers && { ...answers, answered };
 }
 
 function decisionOf(m: Extract<AgUiMessage, { role: 'tool' }>, path: Array<string | number>): { approved: boolean; reason?: string } {

@@ -5,7 +5,8 @@ import type { PendingInputs } from '../../contracts/common.js';
 import type { ClientTool } from '../runtime/agent-loop.js';
 import type { RunInputs } from '../runtime/runtime.js';
 import type { NewMessage } from '../store/messages.js';
-import { assistantTurns, normalizeMessage, pendingToolCalls, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
+import { assistantTurns, normalizeMessage, pendingToolCalls, toolResultBlock, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
+import { answersFor } from './decisions.js';
 
 /**
  * What a `useChat` request asks of the runtime. The server is the source of
@@ -89,33 +90,27 @@ export function planAiSdkRun(body: AiSdkRunRequest, stored: StoredTurn[]): AiSdk
 /**
  * Answers to a waiting run found in the request: tool parts in state `approval-responded`
  * for its approvals (what `addToolApprovalResponse` produces), and outputs of its client tool
- * calls. Undefined unless the request decides at least one approval (then the run continues
- * instead of a new one starting); 400 when an approval or client tool call is left open.
+ * calls. Undefined unless the request decides at least one approval.
  */
 export function approvalAnswers(body: AiSdkRunRequest, pending: PendingInputs): RunInputs | undefined {
-  const parts = body.messages
-    .map(normalizeMessage)
-    .filter((m) => m.role === 'assistant')
-    .flatMap((m) => m.parts)
-    .filter((p): p is { type: string; toolCallId: string; [k: string]: unknown } => typeof p.toolCallId === 'string');
-  const byCall = new Map(parts.map((p) => [p.toolCallId, p]));
-  const decisions: NonNullable<RunInputs['decisions']> = [];
-  for (const a of pending.approvals) {
-    const approval = byCall.get(a.tool_call_id)?.approval as { id?: unknown; approved?: unknown; reason?: unknown } | undefined;
-    if (approval?.id !== a.approval_id || typeof approval.approved !== 'boolean') continue;
-    decisions.push({ approval_id: a.approval_id, approved: approval.approved, ...(typeof approval.reason === 'string' && approval.reason ? { reason: approval.reason } : {}) });
-  }
-  if (decisions.length === 0) return undefined;
-  const undecided = pending.approvals.filter((a) => !a.decision && !decisions.some((d) => d.approval_id === a.approval_id));
-  if (undecided.length) throw badInput(`every pending approval needs a response; missing: ${undecided.map((a) => `${a.name} (${a.tool_call_id})`).join(', ')}`);
-  const tool_results: NonNullable<RunInputs['tool_results']> = [];
-  for (const c of pending.client_tool_calls) {
-    const p = byCall.get(c.tool_call_id);
-    if (p?.state === 'output-available') tool_results.push({ tool_call_id: c.tool_call_id, output: typeof p.output === 'string' ? p.output : JSON.stringify(p.output ?? null) });
-    else if (p?.state === 'output-error') tool_results.push({ tool_call_id: c.tool_call_id, output: String(p.errorText ?? 'tool failed'), is_error: true });
-    else if (!c.result) throw badInput(`the client tool call ${c.name} (${c.tool_call_id}) has no output yet`);
-  }
-  return { decisions, tool_results };
+  const parts = new Map(
+    body.messages
+      .map(normalizeMessage)
+      .filter((m) => m.role === 'assistant')
+      .flatMap((m) => m.parts)
+      .flatMap((p) => (typeof p.toolCallId === 'string' ? [[p.toolCallId, p] as const] : [])),
+  );
+  return answersFor(pending, {
+    decision: (toolCallId, approvalId) => {
+      const approval = parts.get(toolCallId)?.approval as { id?: unknown; approved?: unknown; reason?: unknown } | undefined;
+      if (approval?.id !== approvalId || typeof approval.approved !== 'boolean') return undefined;
+      return { approved: approval.approved, ...(typeof approval.reason === 'string' && approval.reason ? { reason: approval.reason } : {}) };
+    },
+    result: (toolCallId) => {
+      const p = parts.get(toolCallId);
+      return p && toolResultBlock(p);
+    },
+  });
 }
 
 /** Tools the request says the client executes. */

@@ -69,7 +69,7 @@ const isToolPart = (p: { type: string }): boolean => p.type === 'dynamic-tool' |
 const toolNameOf = (p: { type: string; toolName?: unknown }): string => (p.type === 'dynamic-tool' ? String(p.toolName) : p.type.slice('tool-'.length));
 
 /** A tool part's answer as a tool_result block, when it has one. */
-function toolResultBlock(p: Record<string, unknown>): Block | undefined {
+export function toolResultBlock(p: Record<string, unknown>): Block | undefined {
   if (p.state === 'output-available') {
     return { type: 'tool_result', tool_use_id: p.toolCallId, content: typeof p.output === 'string' ? p.output : JSON.stringify(p.output ?? null) };
   }

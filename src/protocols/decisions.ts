@@ -1,3 +1,6 @@
+import type { PendingInputs } from '../../contracts/common.js';
+import type { RunInputs } from '../runtime/runtime.js';
+
 /**
  * A human decision on an approval as protocols without a structured answer carry it
  * (AG-UI tool messages, A2A messages): `{"approved": true|false, "reason"?: "…"}` as JSON
@@ -26,3 +29,28 @@ export function readDecision(value: unknown): { approved: boolean; reason?: stri
 }
 
 export const DECISION_FORMAT = '{"approved": true|false, "reason"?: "…"} (or "approve" / "deny: reason")';
+
+type Decision = { approved: boolean; reason?: string };
+
+/**
+ * What a protocol request brings to a waiting run, looked up per pending tool call: decisions on
+ * its approvals and results of its client tool calls. Undefined unless it decides at least one
+ * approval (then that run continues; `Runtime.resume` with `complete` refuses what leaves any open).
+ */
+export function answersFor(
+  pending: PendingInputs,
+  lookup: { decision(toolCallId: string, approvalId: string): Decision | undefined; result(toolCallId: string): { [k: string]: unknown; content?: unknown; is_error?: unknown } | undefined },
+): RunInputs | undefined {
+  const decisions = pending.approvals.flatMap((a) => {
+    const d = lookup.decision(a.tool_call_id, a.approval_id);
+    return d ? [{ approval_id: a.approval_id, ...d }] : [];
+  });
+  if (decisions.length === 0) return undefined;
+  const tool_results = pending.client_tool_calls.flatMap((c) => {
+    const block = lookup.result(c.tool_call_id);
+    if (!block) return [];
+    const output = typeof block.content === 'string' ? block.content : JSON.stringify(block.content ?? '');
+    return [{ tool_call_id: c.tool_call_id, output, ...(block.is_error ? { is_error: true } : {}) }];
+  });
+  return { decisions, tool_results };
+}

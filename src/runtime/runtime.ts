@@ -98,8 +98,7 @@ export class Runtime {
     if (!this.accepting) throw new AppError('unavailable', 'the server is shutting down');
     const agent = this.deps.agents.get(req.agentId);
     if (!agent) throw new AppError('not_found', `unknown agent "${req.agentId}"`);
-    const client = this.deps.client;
-    if (!client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
+    const client = this.modelClient();
 
     const unknownTool = req.extraTools?.find((n) => !this.deps.tools.get(n));
     if (unknownTool) throw new AppError('internal', `extra tool "${unknownTool}" is not registered`);
@@ -107,9 +106,9 @@ export class Runtime {
     const runId = req.runId ?? newId('run');
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const run = new LiveRun(runId, threadId, agent.id, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json));
+    const run = this.newLiveRun(runId, threadId, agent.id);
     // Take the place in the thread's queue before any await, so arrival order is run order.
-    const turn = this.deps.turns?.acquire(run, this.locks) ?? this.locks.acquire(threadId, run.signal);
+    const turn = this.takeTurn(run);
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
       const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
@@ -119,11 +118,31 @@ export class Runtime {
       void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.live.set(runId, run);
-    const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
-    run.emit({ type: 'run.started', run_id: runId, thread_id: threadId, agent_id: agent.id });
-    void this.execute(run, turn, agent, client, messages, req).finally(() => clearTimeout(timer));
+    this.launch(run, timeoutMs, false, () => this.execute(run, turn, agent, client, messages, req));
     return run;
+  }
+
+  private modelClient(): ModelClient {
+    if (!this.deps.client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
+    return this.deps.client;
+  }
+
+  /** `base`: seq of the last event already stored (a resumed run goes on from there). */
+  private newLiveRun(runId: string, threadId: string, agentId: string, base = 0): LiveRun {
+    return new LiveRun(runId, threadId, agentId, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json), base);
+  }
+
+  /** The run's place in its thread's queue: across instances when they share the database, else in this process. */
+  private takeTurn(run: LiveRun): Promise<() => void> {
+    return this.deps.turns?.acquire(run, this.locks) ?? this.locks.acquire(run.threadId, run.signal);
+  }
+
+  /** Registers the run, arms its timeout, announces it and executes it in the background. */
+  private launch(run: LiveRun, timeoutMs: number, resumed: boolean, execute: () => Promise<void>): void {
+    this.live.set(run.runId, run);
+    const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
+    run.emit({ type: 'run.started', run_id: run.runId, thread_id: run.threadId, agent_id: run.agentId, ...(resumed ? { resumed: true } : {}) });
+    void execute().finally(() => clearTimeout(timer));
   }
 
   /** Aborts an active run of this process; false when it is not active here. */
@@ -185,7 +204,7 @@ export class Runtime {
    * the next seq) and this returns its live handle. 404 unknown run or approval/tool call id,
    * 409 when the run is not waiting.
    */
-  async resume(runId: string, inputs: RunInputs, origin?: string): Promise<{ pending: PendingInputs; run?: LiveRun }> {
+  async resume(runId: string, inputs: RunInputs, opts: { origin?: string; complete?: boolean } = {}): Promise<{ pending: PendingInputs; run?: LiveRun }> {
     if (!this.accepting) throw new AppError('unavailable', 'the server is shutting down');
     const { store } = this.deps;
     const record = await store.runs.get(runId);
@@ -202,35 +221,36 @@ export class Runtime {
       if (!c) throw new AppError('not_found', `run "${runId}" is not waiting for tool call "${t.tool_call_id}"`);
       c.result = { output: t.output, is_error: t.is_error ?? false };
     }
-    const complete = pending.approvals.every((a) => a.decision) && pending.client_tool_calls.every((c) => c.result);
-    if (!complete) {
+    const open = [...pending.approvals.filter((a) => !a.decision), ...pending.client_tool_calls.filter((c) => !c.result)];
+    if (open.length && opts.complete) {
+      // Protocols whose one request must settle the turn: refuse it whole, nothing stored.
+      const missing = open.map((x) => `${x.name} (${x.tool_call_id})`).join(', ');
+      throw new AppError('bad_request', `every pending approval needs a response and every client tool call its result; missing: ${missing}`, { issues: [{ path: ['messages'], message: `missing: ${missing}` }] });
+    }
+    if (open.length) {
       if (!(await store.runs.savePending(runId, pending))) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
       return { pending };
     }
     const agent = this.deps.agents.get(record.agent_id);
     if (!agent) throw new AppError('conflict', `run "${runId}" belongs to agent "${record.agent_id}", which is no longer configured`);
-    const client = this.deps.client;
-    if (!client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
+    const client = this.modelClient();
     if (!(await store.runs.claimWaiting(runId, pending, this.deps.instanceId))) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
 
-    await store.events.flush();
-    const run = new LiveRun(runId, record.thread_id, agent.id, (e) => store.events.push(runId, e.seq, e.event.type, e.json), await store.eventLog.lastSeq(runId));
-    const turn = this.deps.turns?.acquire(run, this.locks) ?? this.locks.acquire(record.thread_id, run.signal);
-    this.live.set(runId, run);
-    const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), record.timeout_ms);
-    run.emit({ type: 'run.started', run_id: runId, thread_id: record.thread_id, agent_id: agent.id, resumed: true });
+    // Its events were all stored before it became `waiting` (finishRun flushes first).
+    const run = this.newLiveRun(runId, record.thread_id, agent.id, await store.eventLog.lastSeq(runId));
+    const turn = this.takeTurn(run);
     // Unless the caller says otherwise, the run goes on with the tools and context it started with.
     const first = record.input as { client_tools?: ClientTool[]; context?: string; extra_tools?: string[] };
     const req: StartRun = {
       agentId: agent.id,
       threadId: record.thread_id,
-      origin: origin ?? record.origin,
+      origin: opts.origin ?? record.origin,
       clientTools: inputs.clientTools ?? first.client_tools,
       context: inputs.context ?? first.context,
       extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
       ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     };
-    void this.execute(run, turn, agent, client, inputs.messages ?? [], req, { pending, toolCalls: record.tool_calls ?? [] }).finally(() => clearTimeout(timer));
+    this.launch(run, record.timeout_ms, true, () => this.execute(run, turn, agent, client, inputs.messages ?? [], req, { pending, toolCalls: record.tool_calls ?? [] }));
     return { pending, run };
   }
 

@@ -59,26 +59,21 @@ export class RunRepo {
   }
 
   /** The thread's most recent run that is still queued or running. */
-  async latestActive(threadId: string): Promise<RunRecord | undefined> {
-    const row = await this.db.kysely
-      .selectFrom('runs')
-      .selectAll()
-      .where('thread_id', '=', threadId)
-      .where('status', 'in', ACTIVE_STATUSES)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row && this.toRecord(row);
+  latestActive(threadId: string): Promise<RunRecord | undefined> {
+    return this.latestIn(threadId, ACTIVE_STATUSES);
   }
 
   /** The thread's most recent run waiting for input (approvals, client tool results). */
-  async latestWaiting(threadId: string): Promise<RunRecord | undefined> {
+  latestWaiting(threadId: string): Promise<RunRecord | undefined> {
+    return this.latestIn(threadId, ['waiting']);
+  }
+
+  private async latestIn(threadId: string, statuses: RunStatus[]): Promise<RunRecord | undefined> {
     const row = await this.db.kysely
       .selectFrom('runs')
       .selectAll()
       .where('thread_id', '=', threadId)
-      .where('status', '=', 'waiting')
+      .where('status', 'in', statuses)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
