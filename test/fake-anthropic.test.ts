@@ -1,10 +1,13 @@
 /**
  * Exercises the fake Anthropic server through the real `@anthropic-ai/sdk` client, so a
- * wire-format mistake in the fixture shows up here rather than in agent tests.
+ * wire-format mistake in the fixture shows up here rather than in agent tests. The suite runs
+ * twice: with the SDK's default fetch, and with the undici `request` fetch the server gives the
+ * SDK (src/runtime/model-fetch.ts), which must behave the same in every case.
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic, { APIError, APIUserAbortError, RateLimitError } from '@anthropic-ai/sdk';
+import { createModelFetch } from '../src/runtime/model-fetch.js';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 
 const MODEL = 'claude-test-model';
@@ -24,13 +27,18 @@ async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
   }
 }
 
-describe('fake-anthropic fixture', () => {
+const FETCHES: Array<[string, typeof fetch | undefined]> = [
+  ['Node fetch', undefined],
+  ['undici request, as the server', createModelFetch()],
+];
+
+for (const [fetchName, fetchImpl] of FETCHES) describe(`fake-anthropic fixture [${fetchName}]`, () => {
   let fake: FakeAnthropic;
   let client: Anthropic;
 
   before(async () => {
     fake = await startFakeAnthropic();
-    client = new Anthropic({ apiKey: 'test', baseURL: fake.url, maxRetries: 0 });
+    client = new Anthropic({ apiKey: 'test', baseURL: fake.url, maxRetries: 0, fetch: fetchImpl });
   });
   afterEach(() => fake.reset());
   after(() => fake.close());
@@ -313,6 +321,21 @@ describe('fake-anthropic fixture', () => {
     await waitFor(() => fake.inflight() === 0);
   });
 
+  test('abort mid-stream ends the iteration and frees the upstream request', async () => {
+    fake.enqueue({ content: [{ type: 'text', text: 'a b c d e f g h' }], chunkDelayMs: 50 });
+    const ac = new AbortController();
+    const stream = await client.messages.create({ ...params(), stream: true }, { signal: ac.signal });
+    const types: string[] = [];
+    await (async () => {
+      for await (const event of stream) {
+        types.push(event.type);
+        if (event.type === 'content_block_delta') ac.abort();
+      }
+    })().catch((err: unknown) => assert.ok(err instanceof Error && /abort/i.test(`${err.name} ${err.message}`), String(err)));
+    assert.equal(types.filter((t) => t === 'content_block_delta').length, 1, 'nothing after the abort');
+    await waitFor(() => fake.inflight() === 0);
+  });
+
   test('handler is used when the queue is empty, with the request index', async () => {
     const seen: number[] = [];
     fake.setHandler(async (body, index) => {
@@ -394,7 +417,7 @@ describe('fake-anthropic fixture', () => {
 
   test('close() destroys hanging sockets', async () => {
     const other = await startFakeAnthropic();
-    const otherClient = new Anthropic({ apiKey: 'test', baseURL: other.url, maxRetries: 0 });
+    const otherClient = new Anthropic({ apiKey: 'test', baseURL: other.url, maxRetries: 0, fetch: fetchImpl });
     other.enqueue({ hang: true });
     const pending = otherClient.messages.create(params());
     await waitFor(() => other.inflight() === 1);

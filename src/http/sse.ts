@@ -8,12 +8,13 @@ export interface SseOptions {
 }
 
 /**
- * An SSE response: headers, periodic pings, and writes coalesced per tick
- * (one syscall for a burst of events instead of one per event).
+ * An SSE response: headers, periodic pings, and writes coalesced per tick. The frames of a
+ * burst are joined into one string and written once: one HTTP chunk and one buffer for the
+ * socket, instead of a chunk and a string conversion per frame (corking still converts each).
  */
 export class SseStream {
   private timer: NodeJS.Timeout | null;
-  private corked = false;
+  private pending = '';
   private closed = false;
   private readonly closeListeners: Array<() => void> = [];
 
@@ -41,16 +42,15 @@ export class SseStream {
 
   write(raw: string): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.res.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.res.uncork();
-      });
-    }
-    this.res.write(raw);
+    if (this.pending === '') process.nextTick(this.flush);
+    this.pending += raw;
   }
+
+  private readonly flush = (): void => {
+    const text = this.pending;
+    this.pending = '';
+    if (text && !this.closed) this.res.write(text);
+  };
 
   onClose(fn: () => void): void {
     if (this.closed) fn();
@@ -59,7 +59,9 @@ export class SseStream {
 
   end(): void {
     if (this.closed) return;
-    this.res.end();
+    const text = this.pending;
+    this.pending = '';
+    this.res.end(text || undefined);
     this.onClosed();
   }
 

@@ -145,8 +145,9 @@ export class A2aExecutor implements AgentExecutor {
     const ids = { taskId: run.runId, contextId: run.threadId };
     const user = userMessageFromContent(ids, message.messageId, content);
     const now = new Date().toISOString();
-    // Synchronous from here to subscribe: the snapshot covers exactly the events before `seq`.
-    const seq = run.events.length;
+    // The task is published as submitted, then every event of the run follows live (its start
+    // may already be under way: how far depends on timing, what clients see must not).
+    const seq = run.base;
     const { task, mapper } = deriveTask({
       ...ids,
       agentId,
@@ -158,7 +159,7 @@ export class A2aExecutor implements AgentExecutor {
       startedAt: null,
       finishedAt: null,
       userMessages: user ? [user] : [],
-      events: run.events.slice(0, seq).map((e) => e.event),
+      events: [],
     });
     await this.publishAndFollow(task, mapper, run, seq, bus);
   }

@@ -43,6 +43,8 @@ export interface LoopResult {
   tool_calls: ToolCall[];
   /** The model called client tools or `ask` tools: the run waits for their results or decisions. */
   waiting?: boolean;
+  /** The last assistant turn, not stored yet: the run's end stores it in the same commit as its status. */
+  lastTurn?: NewMessage;
   pending?: PendingInputs;
 }
 
@@ -92,6 +94,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
   const toolCalls: ToolCall[] = [];
   let output = '';
   let stopReason: string | null = null;
+  let lastTurn: NewMessage | undefined;
 
   for (let step = ctx.firstStep ?? 1; step <= agent.maxSteps; step++) {
     // The assistant turn of this step is stored under this id; protocols use it as their message id.
@@ -196,9 +199,13 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
           return [{ type: 'tool_use', id: b.id, name: b.name, input: b.input }];
       }
     });
+    const calls = blocks.filter((b): b is Extract<Block, { kind: 'tool' }> => b?.kind === 'tool');
+    const last = stopReason !== 'tool_use' || calls.length === 0;
     const assistant: NewMessage = { id: messageId, role: 'assistant', content };
     if (content.length) {
-      await ctx.save(assistant);
+      // A turn the loop goes on from is stored now; the last one with the run's end (one commit).
+      if (last) lastTurn = assistant;
+      else await ctx.save(assistant);
       ctx.messages.push(assistant as MessageParam);
     }
     output = blocks
@@ -206,9 +213,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       .map((b) => b.text)
       .join('');
     ctx.emit({ type: 'step.finished', step, stop_reason: stopReason, usage });
-
-    const calls = blocks.filter((b): b is Extract<Block, { kind: 'tool' }> => b?.kind === 'tool');
-    if (stopReason !== 'tool_use' || calls.length === 0) break;
+    if (last) break;
 
     const clientCalls = calls.filter((c) => clientNames.has(c.name));
     // `ask` tools wait for a human decision; everything else the server may run now.
@@ -227,7 +232,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     }
     if (step === agent.maxSteps) stopReason = 'max_steps';
   }
-  return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls };
+  return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, lastTurn };
 }
 
 /** Server tools the model may call on this run (a client tool shadows a server tool of its name). */

@@ -5,7 +5,7 @@ import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
-import type { Store } from '../store/store.js';
+import type { Begun, Store } from '../store/store.js';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
@@ -109,16 +109,21 @@ export class Runtime {
     const run = this.newLiveRun(runId, threadId, agent.id);
     // Take the place in the thread's queue before any await, so arrival order is run order.
     const turn = this.takeTurn(run);
+    // The thread was free and only this process queues on it: the run is stored already begun.
+    const free = !this.deps.turns && this.locks.depth(threadId) === 1;
+    let begun: Begun | undefined;
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
       const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
-      await this.deps.store.createRun({ id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() });
+      const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
+      if (free) begun = await this.deps.store.startRun(record, messages, req.state);
+      else await this.deps.store.createRun(record);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.launch(run, timeoutMs, false, () => this.execute(run, turn, agent, client, messages, req));
+    this.launch(run, timeoutMs, false, () => this.execute(run, turn, agent, client, messages, req, begun));
     return run;
   }
 
@@ -153,49 +158,58 @@ export class Runtime {
     return true;
   }
 
-  private async execute(run: LiveRun, turn: Promise<() => void>, agent: Agent, client: ModelClient, input: NewMessage[], req: StartRun, resumed?: { pending: PendingInputs; toolCalls: ToolCall[] }): Promise<void> {
+  /** `begun`: the run was stored already begun (start's fast path); else it begins once it has the thread. */
+  private async execute(
+    run: LiveRun,
+    turn: Promise<() => void>,
+    agent: Agent,
+    client: ModelClient,
+    input: NewMessage[],
+    req: StartRun,
+    begun?: Begun,
+    resumed?: { pending: PendingInputs; toolCalls: ToolCall[] },
+  ): Promise<void> {
     const { store, logger } = this.deps;
     const meter = new UsageMeter();
     let result: LoopResult | undefined;
     let failure: unknown;
+    let release: (() => void) | undefined;
     try {
-      const release = await turn;
-      try {
-        // Appended only once the thread is ours, so concurrent runs' turns never interleave.
-        const { state, history } = await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state);
-        if (state !== null) run.emit({ type: 'state.snapshot', state });
-        const ctx: LoopContext = {
-          runId: run.runId,
-          threadId: run.threadId,
-          agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
-          client,
-          tools: this.deps.tools,
-          toolTimeoutMs: this.deps.toolTimeoutMs,
-          messages: toModelMessages(history),
-          clientTools: req.clientTools ?? [],
-          context: req.context,
-          signal: run.signal,
-          emit: (e) => run.emit(e),
-          save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
-          // A resumed run goes on counting its steps (one stored assistant turn per step).
-          firstStep: 1 + history.filter((m) => m.run_id === run.runId && m.role === 'assistant').length,
-        };
-        let earlier: ToolCall[] = [];
-        if (resumed) {
-          // History was read with the open calls unanswered: read it again once their results are stored.
-          earlier = [...resumed.toolCalls, ...(await settlePending(ctx, resumed.pending))];
-          if (input.length) await store.messages.appendNew(run.threadId, run.runId, input);
-          ctx.messages = toModelMessages(await store.messages.list(run.threadId));
-        }
-        result = await runAgentLoop(ctx, meter);
-        if (earlier.length) result.tool_calls = [...earlier, ...result.tool_calls];
-      } finally {
-        release();
+      release = await turn;
+      // Appended only once the thread is ours, so concurrent runs' turns never interleave.
+      const { state, history } = begun ?? (await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state));
+      if (state !== null) run.emit({ type: 'state.snapshot', state });
+      const ctx: LoopContext = {
+        runId: run.runId,
+        threadId: run.threadId,
+        agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
+        client,
+        tools: this.deps.tools,
+        toolTimeoutMs: this.deps.toolTimeoutMs,
+        messages: toModelMessages(history),
+        clientTools: req.clientTools ?? [],
+        context: req.context,
+        signal: run.signal,
+        emit: (e) => run.emit(e),
+        save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
+        // A resumed run goes on counting its steps (one stored assistant turn per step).
+        firstStep: 1 + history.filter((m) => m.run_id === run.runId && m.role === 'assistant').length,
+      };
+      let earlier: ToolCall[] = [];
+      if (resumed) {
+        // History was read with the open calls unanswered: read it again once their results are stored.
+        earlier = [...resumed.toolCalls, ...(await settlePending(ctx, resumed.pending))];
+        if (input.length) await store.messages.appendNew(run.threadId, run.runId, input);
+        ctx.messages = toModelMessages(await store.messages.list(run.threadId));
       }
+      result = await runAgentLoop(ctx, meter);
+      if (earlier.length) result.tool_calls = [...earlier, ...result.tool_calls];
     } catch (err) {
       failure = err;
     }
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
+    // The thread is released once the run's last turn is stored, so the next run's history has it.
+    release?.();
   }
 
   /**
@@ -250,7 +264,7 @@ export class Runtime {
       extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
       ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     };
-    this.launch(run, record.timeout_ms, true, () => this.execute(run, turn, agent, client, inputs.messages ?? [], req, { pending, toolCalls: record.tool_calls ?? [] }));
+    this.launch(run, record.timeout_ms, true, () => this.execute(run, turn, agent, client, inputs.messages ?? [], req, undefined, { pending, toolCalls: record.tool_calls ?? [] }));
     return { pending, run };
   }
 
@@ -289,7 +303,7 @@ export class Runtime {
         : { type: 'run.finished', status, output: end.output, stop_reason: end.stop_reason, usage, tool_calls: end.tool_calls },
     );
     try {
-      await store.finishRun(run.runId, run.threadId, end);
+      await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
     } finally {
       this.live.delete(run.runId);
       run.markDone();

@@ -38,36 +38,63 @@ export class EventWriter {
 
   /** Resolves once every event pushed before the call is stored. */
   flush(): Promise<void> {
+    const batch = this.take();
+    // Chain so batches land in push order and one insert runs at a time.
+    this.inflight = this.inflight.then(() => this.write(batch));
+    return this.inflight;
+  }
+
+  /**
+   * Writes every buffered event inside the caller's transaction, next to its own writes: one
+   * commit instead of two (a run's end stores its last events, turn and status together).
+   * Batches already on their way land first; if the transaction fails the events are written alone.
+   */
+  flushWith<T>(tx: (insertEvents: (db: Db) => Promise<void>) => Promise<T>): Promise<T> {
+    const batch = this.take();
+    const done = this.inflight.then(() => tx((db) => this.insert(db, batch)));
+    this.inflight = done.then(
+      () => this.announce(batch),
+      () => this.write(batch),
+    );
+    return done;
+  }
+
+  private take(): Row[] {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     const batch = this.buffer;
     this.buffer = [];
-    // Chain so batches land in push order and one insert runs at a time.
-    this.inflight = this.inflight.then(() => this.write(batch));
-    return this.inflight;
+    return batch;
   }
 
   private async write(batch: Row[]): Promise<void> {
-    for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
-      try {
-        const rows = batch.slice(i, i + MAX_ROWS_PER_INSERT);
-        // One timestamp per batch: events in it were emitted within one flush interval.
-        const now = new Date().toISOString();
-        const params: unknown[] = [];
-        for (const r of rows) params.push(r.run_id, r.seq, r.type, r.data, now);
-        await this.db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows.length), params));
-        if (this.changes?.size) {
-          let previous = '';
-          for (const r of rows) if (r.run_id !== previous) this.changes.publish(`run:${(previous = r.run_id)}`);
-        }
-      } catch (err) {
-        // A failed batch must not poison later ones; report it and carry on.
-        this.failure = err as Error;
-        this.onError(err as Error);
-      }
+    try {
+      await this.insert(this.db, batch);
+      this.announce(batch);
+    } catch (err) {
+      // A failed batch must not poison later ones; report it and carry on.
+      this.failure = err as Error;
+      this.onError(err as Error);
     }
+  }
+
+  private async insert(db: Db, batch: Row[]): Promise<void> {
+    // One timestamp per batch: events in it were emitted within one flush interval.
+    const now = new Date().toISOString();
+    for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
+      const rows = batch.slice(i, i + MAX_ROWS_PER_INSERT);
+      const params: unknown[] = [];
+      for (const r of rows) params.push(r.run_id, r.seq, r.type, r.data, now);
+      await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows.length), params));
+    }
+  }
+
+  private announce(batch: Row[]): void {
+    if (!this.changes?.size) return;
+    let previous = '';
+    for (const r of batch) if (r.run_id !== previous) this.changes.publish(`run:${(previous = r.run_id)}`);
   }
 
   /**

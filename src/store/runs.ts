@@ -45,8 +45,9 @@ export interface RunEnd {
 export class RunRepo {
   constructor(private readonly db: Db) {}
 
-  async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
-    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, JSON.stringify(r.input), r.timeout_ms, r.owner, r.created_at);
+  /** Stored queued, or running from `startedAt` when it has its thread already. */
+  async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>, startedAt: string | null = null): Promise<void> {
+    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, startedAt ? 'running' : 'queued', JSON.stringify(r.input), r.timeout_ms, r.owner, r.created_at, startedAt);
   }
 
   async markRunning(id: string, now = new Date().toISOString()): Promise<void> {
@@ -177,8 +178,8 @@ export class RunRepo {
 
 // Hot-path statements (every run), compiled once: see prepared().
 const insertRun = prepared(
-  (db, id: string, thread_id: string, agent_id: string, origin: string, input: string, timeout_ms: number, owner: string | null, created_at: string) =>
-    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status: 'queued', input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, created_at, started_at: null, finished_at: null }),
+  (db, id: string, thread_id: string, agent_id: string, origin: string, status: RunStatus, input: string, timeout_ms: number, owner: string | null, created_at: string, started_at: string | null) =>
+    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status, input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, created_at, started_at, finished_at: null }),
 );
 const markRunning = prepared((db, now: string, id: string) => db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id));
 const selectWaiting = prepared((db, threadId: string) => db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting'));

@@ -40,7 +40,7 @@ export class Store {
   }
 
   /** The thread is created on first use; the run starts as queued. */
-  async createRun(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>): Promise<void> {
+  async createRun(r: NewRun): Promise<void> {
     await this.tx(async ({ threads, runs }) => {
       await threads.ensure(r.thread_id, r.agent_id, r.created_at);
       await runs.create(r);
@@ -51,30 +51,57 @@ export class Store {
    * One commit for everything a run does when it gets the thread: mark it running,
    * replace the state when asked, append the new turns; then read state and history.
    */
-  beginRun(runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<{ state: unknown; history: StoredMessage[] }> {
-    return this.tx(async ({ runs, threads, messages }) => {
-      await runs.markRunning(runId);
-      await runs.closeWaiting(threadId, runId);
-      if (state !== undefined) await threads.setState(threadId, state);
-      await messages.appendNew(threadId, runId, input);
-      return { state: await threads.getState(threadId), history: await messages.list(threadId) };
+  beginRun(runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<Begun> {
+    return this.tx(async (repos) => {
+      await repos.runs.markRunning(runId);
+      return begin(repos, runId, threadId, input, state);
     });
   }
 
-  /** Events first (so a reader who sees the final status finds every event), then the run row. */
-  async finishRun(runId: string, threadId: string, end: RunEnd): Promise<void> {
-    await this.events.flush();
-    const now = new Date().toISOString();
-    await this.tx(async ({ db, threads }) => {
-      const json = (v: unknown) => (v ? JSON.stringify(v) : null);
-      await finishRunRow(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId);
-      await threads.touch(threadId, now);
+  /** createRun and beginRun in one commit, for a run whose thread is free at once: it is stored running. */
+  startRun(r: NewRun, input: NewMessage[], state?: unknown): Promise<Begun> {
+    return this.tx(async (repos) => {
+      await repos.threads.ensure(r.thread_id, r.agent_id, r.created_at);
+      await repos.runs.create(r, r.created_at);
+      return begin(repos, r.id, r.thread_id, input, state);
     });
+  }
+
+  /**
+   * The run's end in one commit: its remaining events (so a reader who sees the final status
+   * finds every event), its last turn when the loop left it to be stored here, the run row.
+   */
+  async finishRun(runId: string, threadId: string, end: RunEnd, turns: NewMessage[] = []): Promise<void> {
+    const now = new Date().toISOString();
+    await this.events.flushWith((insertEvents) =>
+      this.tx(async ({ db, threads, messages }) => {
+        await insertEvents(db);
+        await messages.append(threadId, runId, turns);
+        const json = (v: unknown) => (v ? JSON.stringify(v) : null);
+        await finishRunRow(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId);
+        await threads.touch(threadId, now);
+      }),
+    );
   }
 
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+type NewRun = Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>;
+
+/** What a run starts from once the thread is its own. */
+export interface Begun {
+  state: unknown;
+  history: StoredMessage[];
+}
+
+async function begin(repos: { runs: RunRepo; threads: ThreadRepo; messages: MessageRepo }, runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<Begun> {
+  await repos.runs.closeWaiting(threadId, runId);
+  if (state !== undefined) await repos.threads.setState(threadId, state);
+  await repos.messages.appendNew(threadId, runId, input);
+  return { state: await repos.threads.getState(threadId), history: await repos.messages.list(threadId) };
 }
 
 // Once per run, compiled once: see prepared(). An instance that lost its lease must not
