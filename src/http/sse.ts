@@ -25,7 +25,10 @@ export class SseStream {
     res.setHeader('connection', 'keep-alive');
     res.setHeader('x-accel-buffering', 'no');
     for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
-    res.flushHeaders();
+    // Headers go out at the end of this tick, with whatever was written in it: one write.
+    process.nextTick(() => {
+      if (this.pending === '' && !this.closed && !res.headersSent) res.flushHeaders();
+    });
     res.on('close', () => this.onClosed());
     this.timer = setInterval(() => this.write(opts.ping), opts.pingMs);
     this.timer.unref();
