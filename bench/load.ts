@@ -45,6 +45,7 @@ export async function probe(target: Child): Promise<void> {
 
 /** Both routes, alternating per request, to warm JIT, pools and the database before measuring. */
 export async function warmUp(target: Child, seconds = 2, connections = 10): Promise<void> {
+  if (seconds <= 0) return;
   await fire({
     url: target.url,
     connections,

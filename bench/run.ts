@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --connections 1,50 --db postgres://… --json]
+// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --json]
 // The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,13 +9,15 @@ import { isAlive, spawnNode, stopAll, type Child } from './children.js';
 import { measure, probe, ROUTES, warmUp, type Cell } from './load.js';
 import { table } from './report.js';
 
-const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--connections 1,50] [--db postgres://…] [--json]';
+const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--json]';
 
 function parseFlags() {
   try {
     const { values } = parseArgs({
       options: {
         duration: { type: 'string', default: '10' },
+        // Long enough for the JIT to settle: its compiler threads are busy for the first ~15 s of load.
+        warmup: { type: 'string', default: '10' },
         connections: { type: 'string', default: '1,50' },
         db: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -23,8 +25,9 @@ function parseFlags() {
       strict: true,
     });
     const duration = Number(values.duration);
+    const warmup = Number(values.warmup);
     const connections = values.connections.split(',').map(Number);
-    if (duration > 0 && connections.every((c) => Number.isInteger(c) && c > 0)) return { ...values, duration, connections };
+    if (duration > 0 && warmup >= 0 && connections.every((c) => Number.isInteger(c) && c > 0)) return { ...values, duration, warmup, connections };
   } catch (err) {
     console.error((err as Error).message);
   }
@@ -32,7 +35,7 @@ function parseFlags() {
   process.exit(2);
 }
 const flags = parseFlags();
-const { duration } = flags;
+const { duration, warmup } = flags;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
   const cells: Cell[] = [];
   for (const target of targets) {
     await probe(target);
-    await warmUp(target);
+    await warmUp(target, warmup);
     for (const route of ROUTES) {
       for (const c of flags.connections) {
         for (const child of [fake, target]) {
@@ -98,8 +101,9 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     database: databaseUrl.startsWith('sqlite:') ? 'sqlite (temp file)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
     durationS: duration,
+    warmupS: warmup,
   };
-  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | ${duration} s per cell after a 2 s warm-up at c=10\n`);
+  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | ${duration} s per cell after a ${warmup} s warm-up at c=10\n`);
   console.log(table(cells));
   if (flags.json) console.log(JSON.stringify({ meta, cells }));
 }
