@@ -43,6 +43,11 @@ export const Usage = z
   .meta({ id: 'Usage' });
 export type Usage = z.infer<typeof Usage>;
 
+/** A fresh, mutable usage of nothing (runs sum into it). */
+export const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+
+export const Timestamp = z.iso.datetime().describe('ISO 8601 UTC timestamp');
+
 export const RunStatus = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 

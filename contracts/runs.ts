@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { PendingInputs, RunStatus, ToolCall, Usage } from './common.js';
+import { PendingInputs, RunStatus, Timestamp, ToolCall, Usage } from './common.js';
 import { Cursor, Limit, page } from './pagination.js';
 import { Id, RunRequest } from './run.js';
 
-const Timestamp = z.iso.datetime().describe('ISO 8601 UTC timestamp');
 
 export const Run = z
   .object({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { Timestamp } from './common.js';
 import { Cursor, Limit, page } from './pagination.js';
 import { Id } from './run.js';
 
-const Timestamp = z.iso.datetime().describe('ISO 8601 UTC timestamp');
 
 export const Thread = z
   .object({

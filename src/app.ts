@@ -33,7 +33,7 @@ export function createApp(ctx: AppContext): Express {
   app.set('etag', false);
   const services = createServices(ctx);
   const trpcContext = createTrpcContext(services, { production: ctx.config.production });
-  app.use(leanRoutes(ctx.runtime, { ssePingMs: ctx.config.ssePingMs }));
+  app.use(leanRoutes(services.runs, { ssePingMs: ctx.config.ssePingMs }));
   app.use(runRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
   app.use(docsRoutes(buildOpenApiDocument()));
   app.use('/trpc', trpcRoutes(trpcContext, ctx.logger));

@@ -30,8 +30,6 @@ export class AppError extends Error {
   }
 }
 
-export const httpStatusOf = (code: ErrorCode): number => STATUS[code];
-
 /** Normalises anything thrown into an AppError; unknown errors become `internal` with a generic message. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;

@@ -41,10 +41,6 @@ export class Cluster {
     this.turns = opts.store.db.kind === 'postgres' ? new DatabaseTurns(this.repo, opts.store.changes, opts.logger) : undefined;
   }
 
-  get instanceId(): string {
-    return this.opts.instanceId;
-  }
-
   /** Registers the instance, recovers runs of instances that are gone, starts listening and heartbeats. */
   static async start(opts: ClusterOptions): Promise<Cluster> {
     const cluster = new Cluster(opts);
@@ -58,9 +54,8 @@ export class Cluster {
         ready: (reconnected) => {
           if (!reconnected) return;
           opts.logger.info('notification connection re-established');
-          // Whatever was sent meanwhile is lost: everyone re-reads.
-          store.changes.publishAll();
-          void cluster.sweepCancels();
+          // Whatever was sent meanwhile is lost.
+          cluster.resync();
         },
         error: (err) => opts.logger.warn({ err }, 'notification connection lost; reconnecting'),
       });
@@ -120,9 +115,14 @@ export class Cluster {
         if (m.o === this.opts.instanceId && m.r) this.runtime?.cancel(m.r);
         break;
       default:
-        changes.publishAll();
-        void this.sweepCancels();
+        this.resync();
     }
+  }
+
+  /** Everyone re-reads, and missed cancel requests are picked up. */
+  private resync(): void {
+    this.opts.store.changes.publishAll();
+    void this.sweepCancels();
   }
 
   private async tick(): Promise<void> {
@@ -152,7 +152,7 @@ export class Cluster {
     const orphans = (await this.repo.activeOf(this.opts.instanceId)).filter((id) => !runtime.get(id));
     const confirmed = orphans.filter((id) => this.suspects.has(id));
     this.suspects = new Set(orphans.filter((id) => !this.suspects.has(id)));
-    const runs = await this.repo.interruptOwn(this.opts.instanceId, confirmed.filter((id) => !runtime.get(id)));
+    const runs = await this.repo.interruptOwn(this.opts.instanceId, confirmed);
     if (runs.length) this.opts.logger.warn({ runs: runs.map((r) => r.id) }, 'marked runs of this instance that had stopped without storing their end as interrupted');
   }
 

@@ -15,6 +15,7 @@ export interface Db {
   types: { json: 'text' | 'jsonb'; time: 'text' | 'timestamptz' };
   /** Bind placeholder number `i` (1-based) for hand-written hot-path SQL. */
   placeholder(i: number): string;
+  /** A JSON column's value: SQLite gives its text, PostgreSQL (jsonb) the parsed value, top-level strings included. */
   json<T = unknown>(v: unknown): T;
   time(v: string | Date | null): string | null;
   /**
@@ -50,7 +51,6 @@ export function sqlitePath(url: string): string {
 
 /** `checkpointMs`: how often SQLite's log is checkpointed (tests shorten it). */
 export async function openDb(url: string, opts: { poolSize?: number; checkpointMs?: number } = {}): Promise<Db> {
-  const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pg = (await import('pg')).default;
     // Keep bigint counters as JS numbers (they stay far below 2^53).
@@ -62,7 +62,7 @@ export async function openDb(url: string, opts: { poolSize?: number; checkpointM
       kysely,
       types: { json: 'jsonb', time: 'timestamptz' },
       placeholder: (i) => `$${i}`,
-      json,
+      json: <T>(v: unknown) => v as T,
       time: (v) => (v === null ? null : v instanceof Date ? v.toISOString() : new Date(v).toISOString()),
       now: (plusMs = 0) => (plusMs ? sql<string>`(now() + ${`${plusMs} milliseconds`}::interval)` : sql<string>`now()`),
       listen: (channel, handlers) => pgListen(pg, url, channel, handlers),
@@ -87,7 +87,7 @@ export async function openDb(url: string, opts: { poolSize?: number; checkpointM
     kysely,
     types: { json: 'text', time: 'text' },
     placeholder: () => '?',
-    json,
+    json: <T>(v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as T,
     time: (v) => (v === null ? null : v instanceof Date ? v.toISOString() : v),
     // The same text form as Date#toISOString(), so stored times compare as strings.
     now: (plusMs = 0) => sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${plusMs / 1000} seconds`})`,

@@ -100,13 +100,6 @@ function queryObject(req: Request): Record<string, unknown> {
  * skipped as "already stored" and the message lost, so it is refused instead.
  */
 async function refuseForeignIds(store: Store, threadId: string, ids: string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
-    const taken = await store.db.kysely
-      .selectFrom('messages')
-      .select('id')
-      .where('id', 'in', ids.slice(i, i + 500))
-      .where('thread_id', '!=', threadId)
-      .executeTakeFirst();
-    if (taken) throw new AppError('conflict', `message id "${taken.id}" is already used in another thread; message ids must be unique`);
-  }
+  const taken = [...(await store.messages.threadsOf(ids))].find(([, owner]) => owner !== threadId);
+  if (taken) throw new AppError('conflict', `message id "${taken[0]}" is already used in another thread; message ids must be unique`);
 }

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { AI_SDK_DONE, AI_SDK_PING, aiSdkFrame, createAiSdkMapper, isTerminal, type AiSdkMapper } from '../protocols/ai-sdk.js';
 import { approvalAnswers, clientToolsOf, planAiSdkRun, resumeTarget } from '../protocols/ai-sdk-input.js';
 import { partsToChunks, toUIMessages, withApprovalRequests } from '../protocols/ai-sdk-messages.js';
-import { zeroUsage } from '../runtime/agent-loop.js';
+import { zeroUsage } from '../../contracts/common.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { runEvents, type StreamedEvent } from '../services/run-events.js';

@@ -34,10 +34,6 @@ export class SseStream {
     this.timer.unref();
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** One `data:` frame (with `id:` when given). `data` must not contain newlines (JSON does not). */
   send(data: string, id?: number): void {
     this.write(id === undefined ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`);

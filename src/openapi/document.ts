@@ -10,8 +10,17 @@ const DESCRIPTION = [
   'Every error, on every route, has the body `Error`.',
 ].join(' ');
 
-/** OpenAPI 3.1: the procedures' REST mapping plus the hand-mounted routes, errors documented as they really are. */
+let built: OpenAPIObject | undefined;
+
+/**
+ * OpenAPI 3.1: the procedures' REST mapping plus the hand-mounted routes, errors documented as
+ * they really are. It depends on the contracts alone, so it is built once per process.
+ */
 export function buildOpenApiDocument(): OpenAPIObject {
+  return (built ??= build());
+}
+
+function build(): OpenAPIObject {
   const doc = generateOpenApiDocument(appRouter, {
     title: 'Agent server',
     description: DESCRIPTION,

@@ -35,8 +35,8 @@ export interface A2aEndpoint {
 /** How long a cancel waits for a run on another instance to end before it answers with the task as it is. */
 const REMOTE_CANCEL_WAIT_MS = 15_000;
 
-const stamp = (u: A2aUpdate, timestamp = new Date().toISOString()): A2aUpdate =>
-  u.kind === 'statusUpdate' && u.data.status ? { kind: 'statusUpdate', data: { ...u.data, status: { ...u.data.status, timestamp } } } : u;
+const stamp = (u: A2aUpdate, timestamp?: string): A2aUpdate =>
+  u.kind === 'statusUpdate' && u.data.status ? { kind: 'statusUpdate', data: { ...u.data, status: { ...u.data.status, timestamp: timestamp ?? new Date().toISOString() } } } : u;
 
 const toAgentEvent = (u: A2aUpdate): AgentExecutionEvent => (u.kind === 'statusUpdate' ? AgentEvent.statusUpdate(u.data) : AgentEvent.artifactUpdate(u.data));
 

@@ -26,7 +26,7 @@ export class A2aTasks {
 
   /** Start serving the published view of a live task (the executor just published `task`). */
   track(task: Task): void {
-    this.published.set(task.id, structuredClone(compactTask(task)));
+    this.published.set(task.id, detached(task));
   }
 
   untrack(taskId: string): void {
@@ -35,7 +35,7 @@ export class A2aTasks {
 
   /** What the SDK saves: kept only for tracked tasks whose run is still live here. */
   save(task: Task): void {
-    if (this.published.has(task.id) && this.deps.runtime.get(task.id)) this.published.set(task.id, structuredClone(compactTask(task)));
+    if (this.published.has(task.id) && this.deps.runtime.get(task.id)) this.published.set(task.id, detached(task));
   }
 
   /** The task as clients should see it now; undefined if unknown or of another agent. */
@@ -114,8 +114,7 @@ export class A2aTasks {
 
   /** Is this message id taken (message ids are unique across threads)? */
   async messageExists(id: string): Promise<boolean> {
-    const row = await this.deps.store.db.kysely.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst();
-    return row !== undefined;
+    return (await this.deps.store.messages.threadsOf([id])).size > 0;
   }
 
   /** Cancels a run suspended in `waiting` (not live anywhere); false if its status moved on meanwhile. */
@@ -167,6 +166,15 @@ function decodePageToken(token: string | undefined): number {
 }
 
 /** The SDK's `TaskStore` over our storage, scoped to one agent (or all, for the server-level endpoint). */
+/**
+ * A copy of what the SDK saved that its later updates cannot change: it pushes onto `history`
+ * and onto artifact parts in place (compactTask already builds new parts arrays; `load` hands
+ * out deep copies). Saved on every update, so no deep copy here.
+ */
+function detached(task: Task): Task {
+  return { ...compactTask(task), history: [...(task.history ?? [])] };
+}
+
 export class A2aTaskStore implements TaskStore {
   constructor(
     private readonly tasks: A2aTasks,

@@ -2,6 +2,7 @@ import type { AgUiMessage, AgUiRunRequest } from '../../contracts/ag-ui.js';
 import { AppError } from '../errors.js';
 import type { PendingInputs } from '../../contracts/common.js';
 import type { ClientTool } from '../runtime/agent-loop.js';
+import { pendingToolCalls } from '../runtime/history.js';
 import type { RunInputs } from '../runtime/runtime.js';
 import { MAX_STATE_BYTES } from '../runtime/tools/state.js';
 import type { NewMessage } from '../store/messages.js';
@@ -37,18 +38,6 @@ export interface AgUiRunPlan {
 
 const bad = (message: string, path: Array<string | number>) => new AppError('bad_request', message, { issues: [{ path, message }] });
 
-/** Tool calls of the thread that have no result yet (frontend tools awaiting the client). */
-export function pendingToolCalls(stored: StoredTurn[]): Set<string> {
-  const pending = new Set<string>();
-  for (const t of stored) {
-    for (const b of t.content as Block[]) {
-      if (t.role === 'assistant' && b.type === 'tool_use') pending.add(String(b.id));
-      if (t.role === 'user' && b.type === 'tool_result') pending.delete(String(b.tool_use_id));
-    }
-  }
-  return pending;
-}
-
 const withId = (id: string | undefined) => (id === undefined ? {} : { id });
 const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
@@ -56,7 +45,7 @@ const isEmptyObject = (v: unknown): boolean => typeof v === 'object' && v !== nu
 export function planAgUiRun(body: AgUiRunRequest, stored: StoredTurn[], threadHasState: boolean, opts: { nothingNewOk?: boolean } = {}): AgUiRunPlan {
   const known = new Set(stored.map((m) => m.id));
   const seeding = stored.length === 0;
-  const pending = pendingToolCalls(stored);
+  const pending = new Set(pendingToolCalls(stored));
   const system: string[] = [];
   const messages: NewMessage[] = [];
 

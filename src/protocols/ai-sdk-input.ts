@@ -5,7 +5,8 @@ import type { PendingInputs } from '../../contracts/common.js';
 import type { ClientTool } from '../runtime/agent-loop.js';
 import type { RunInputs } from '../runtime/runtime.js';
 import type { NewMessage } from '../store/messages.js';
-import { assistantTurns, normalizeMessage, pendingToolCalls, toolResultBlock, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
+import { pendingToolCalls } from '../runtime/history.js';
+import { assistantTurns, normalizeMessage, toolResultBlock, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
 import { answersFor } from './decisions.js';
 
 /**

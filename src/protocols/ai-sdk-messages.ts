@@ -27,19 +27,6 @@ export function normalizeMessage(m: AiSdkUIMessage): RequestMessage {
 
 const isToolResultOnly = (content: unknown[]): boolean => content.length > 0 && (content as Block[]).every((b) => b.type === 'tool_result');
 
-/** Tool calls in the thread that have no tool_result yet (client tools awaiting their output). */
-export function pendingToolCalls(stored: StoredTurn[]): string[] {
-  const calls: string[] = [];
-  const answered = new Set<string>();
-  for (const t of stored) {
-    for (const b of t.content as Block[]) {
-      if (t.role === 'assistant' && b.type === 'tool_use') calls.push(String(b.id));
-      if (t.role === 'user' && b.type === 'tool_result') answered.add(String(b.tool_use_id));
-    }
-  }
-  return calls.filter((id) => !answered.has(id));
-}
-
 // ---------- UI → stored ----------
 
 const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;

@@ -1,6 +1,6 @@
 import type { FinishReason, UIMessageChunk } from 'ai';
 import type { RunStatus, Usage } from '../../contracts/common.js';
-import type { RunEvent } from '../../contracts/events.js';
+import { TERMINAL_EVENTS, type RunEvent } from '../../contracts/events.js';
 
 /**
  * The AI SDK v6 UI message stream mapping (SPEC §6): canonical run events →
@@ -177,7 +177,7 @@ export function createAiSdkMapper(opts: AiSdkMapperOptions = {}): AiSdkMapper {
 }
 
 /** Whether an event ends the run (and the UI message stream). */
-export const isTerminal = (e: RunEvent): boolean => e.type === 'run.finished' || e.type === 'run.error';
+export const isTerminal = (e: RunEvent): boolean => TERMINAL_EVENTS.has(e.type);
 
 /** Anthropic stop reason (and run status) → the AI SDK's finish reason. */
 export function aiSdkFinishReason(status: RunStatus, stopReason: string | null): FinishReason {

@@ -1,6 +1,6 @@
 import type { MessageCreateParamsStreaming, MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
 import Anthropic from '@anthropic-ai/sdk';
-import type { PendingInputs, ToolCall, Usage } from '../../contracts/common.js';
+import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import { policyOf, type Agent } from '../agents.js';
 import { AppError } from '../errors.js';
@@ -48,8 +48,6 @@ export interface LoopResult {
   pending?: PendingInputs;
 }
 
-export const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
-
 function addUsage(total: Usage, u: Usage): void {
   total.input_tokens += u.input_tokens;
   total.output_tokens += u.output_tokens;
@@ -85,11 +83,11 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
   const { agent, signal } = ctx;
   const clientNames = new Set(ctx.clientTools.map((t) => t.name));
   // A client tool shadows a server tool of the same name: the client asked for it.
+  const allowed = allowedTools(agent, ctx.clientTools);
   const toolDefs = [
-    ...ctx.tools.definitions(agent.tools.filter((n) => !clientNames.has(n))),
+    ...ctx.tools.definitions([...allowed]),
     ...ctx.clientTools.map((t) => ({ name: t.name, description: t.description ?? '', input_schema: t.input_schema })),
   ];
-  const allowed = allowedTools(agent, ctx.clientTools);
   const system = [agent.system, ctx.context].filter(Boolean).join('\n\n');
   const toolCalls: ToolCall[] = [];
   let output = '';

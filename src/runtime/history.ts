@@ -36,3 +36,16 @@ export function toModelMessages(stored: Array<{ role: 'user' | 'assistant'; cont
   }
   return turns as MessageParam[];
 }
+
+/** Tool calls in the stored turns that have no tool_result yet (client tools awaiting their output), in call order. */
+export function pendingToolCalls(stored: Array<{ role: 'user' | 'assistant'; content: unknown[] }>): string[] {
+  const calls: string[] = [];
+  const answered = new Set<string>();
+  for (const t of stored) {
+    for (const b of t.content as Block[]) {
+      if (t.role === 'assistant' && b.type === 'tool_use') calls.push(String(b.id));
+      if (t.role === 'user' && b.type === 'tool_result') answered.add(String(b.tool_use_id));
+    }
+  }
+  return calls.filter((id) => !answered.has(id));
+}

@@ -42,9 +42,14 @@ export class RunService {
     return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin });
   }
 
+  /** A lean API request (a prompt on a session) started as a run. */
+  startSession(req: RunRequest, origin: string): Promise<LiveRun> {
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin });
+  }
+
   /** The lean API's blocking call: the result, or the AppError its terminal event stands for. */
   async runToEnd(req: RunRequest, origin: string): Promise<RunResult> {
-    const run = await this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin });
+    const run = await this.startSession(req, origin);
     await run.done;
     return leanResult(run.events[run.events.length - 1].event, run.threadId, run.runId);
   }

@@ -1,7 +1,9 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { zeroUsage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import type { Db } from '../db/dialect.js';
 import type { Database } from '../db/schema.js';
+import { EventRepo } from './events.js';
 import { ACTIVE_STATUSES } from './runs.js';
 
 export type TurnClaim = 'claimed' | 'blocked' | 'gone';
@@ -80,13 +82,13 @@ export class ClusterRepo {
       .where(which)
       .returning(['id', 'thread_id'])
       .execute();
-    const event: RunEvent = { type: 'run.error', status: 'interrupted', ...INTERRUPTED, usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } };
+    const event: RunEvent = { type: 'run.error', status: 'interrupted', ...INTERRUPTED, usage: zeroUsage() };
+    const log = new EventRepo({ ...this.db, kysely: trx });
     for (const run of runs) {
       // seq = last stored + 1: nothing else writes this run's events any more.
-      const last = await trx.selectFrom('run_events').select((eb) => eb.fn.max('seq').as('seq')).where('run_id', '=', run.id).executeTakeFirst();
       await trx
         .insertInto('run_events')
-        .values({ run_id: run.id, seq: Number(last?.seq ?? 0) + 1, type: event.type, data: JSON.stringify(event), created_at: now })
+        .values({ run_id: run.id, seq: (await log.lastSeq(run.id)) + 1, type: event.type, data: JSON.stringify(event), created_at: now })
         .onConflict((oc) => oc.doNothing())
         .execute();
     }

@@ -20,7 +20,6 @@ export class EventWriter {
   private buffer: Row[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> = Promise.resolve();
-  private failure: Error | null = null;
   private readonly sqlCache = new Map<number, string>();
 
   constructor(
@@ -75,7 +74,6 @@ export class EventWriter {
       this.announce(batch);
     } catch (err) {
       // A failed batch must not poison later ones; report it and carry on.
-      this.failure = err as Error;
       this.onError(err as Error);
     }
   }
@@ -114,9 +112,5 @@ export class EventWriter {
       this.sqlCache.set(rows, text);
     }
     return text;
-  }
-
-  get lastError(): Error | null {
-    return this.failure;
   }
 }

@@ -58,9 +58,13 @@ export class MessageRepo {
 
   /** Which thread holds each of these message ids (ids are unique across threads). */
   async threadsOf(ids: string[]): Promise<Map<string, string>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, r.thread_id]));
+    const owners = new Map<string, string>();
+    // In slices: a client may resend a long history, and bound values per statement are limited.
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      for (const r of rows) owners.set(r.id, r.thread_id);
+    }
+    return owners;
   }
 
   /**

@@ -29,9 +29,7 @@ export class ThreadRepo {
   /** The thread's shared state (AG-UI); null when it has none or the thread does not exist. */
   async getState(id: string): Promise<unknown> {
     const row = (await selectState(this.db, id)).rows[0];
-    if (!row || row.state === null || row.state === undefined) return null;
-    // jsonb comes back parsed (a top-level string too); SQLite gives the JSON text.
-    return this.db.kind === 'postgres' ? row.state : this.db.json(row.state);
+    return !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
   }
 
   /** Replaces the thread's shared state (null clears it); false when the thread does not exist. */

@@ -45,10 +45,6 @@ export function appErrorFromTrpc(error: TRPCError): AppError {
   return new AppError(code, error.message, { cause: error });
 }
 
-export function trpcCodeOf(err: AppError): TRPC_ERROR_CODE_KEY {
-  return APP_TO_TRPC[err.code];
-}
-
 /**
  * tRPC's error shape. Its client requires the JSON-RPC envelope (`message`, numeric
  * `code`), so the shared error body travels as `data` (plus the HTTP status tRPC reads).

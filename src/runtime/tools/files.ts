@@ -55,11 +55,12 @@ export const editFileTool: Tool = {
   async execute(input: { path: string; old_string: string; new_string: string; replace_all?: boolean }, ctx) {
     const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
     const text = await readFile(file, 'utf8');
-    const count = text.split(input.old_string).length - 1;
+    const parts = text.split(input.old_string);
+    const count = parts.length - 1;
     if (count === 0) throw new Error(`old_string not found in ${input.path}`);
     if (count > 1 && !input.replace_all) throw new Error(`old_string occurs ${count} times in ${input.path}; make it unique or set replace_all`);
     // split/join, not String.replace: `$` in new_string must stay literal.
-    await writeFile(file, text.split(input.old_string).join(input.new_string));
+    await writeFile(file, parts.join(input.new_string));
     return `replaced ${count} occurrence(s) in ${input.path}`;
   },
 };
@@ -109,10 +110,15 @@ export const searchFilesTool: Tool = {
           if ((await stat(p)).size > MAX_READ_BYTES) continue;
           const text = await readFile(p, 'utf8');
           if (text.includes('\0')) continue; // binary
-          const rel = await displayPath(root, p);
+          const hits: string[] = [];
           text.split('\n').forEach((line, i) => {
-            if (results.length < MAX_SEARCH_RESULTS && matches(line)) results.push(`${rel}:${i + 1}: ${line.slice(0, 500)}`);
+            if (results.length + hits.length < MAX_SEARCH_RESULTS && matches(line)) hits.push(`${i + 1}: ${line.slice(0, 500)}`);
           });
+          // The display path costs a realpath: only for files that matched.
+          if (hits.length) {
+            const rel = await displayPath(root, p);
+            for (const h of hits) results.push(`${rel}:${h}`);
+          }
         }
       }
     };

@@ -1,6 +1,5 @@
 import type { ToolCall } from '../../../contracts/common.js';
 import { policyOf } from '../../agents.js';
-import { currentTime } from './current-time.js';
 import { inputProblem } from './input-validation.js';
 import type { Tool, ToolContext } from './tool.js';
 
@@ -10,7 +9,7 @@ export const MAX_TOOL_OUTPUT = 100_000;
 export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
 
-  constructor(tools: Tool[] = [currentTime]) {
+  constructor(tools: Tool[]) {
     this.add(tools);
   }
 
