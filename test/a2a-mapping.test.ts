@@ -9,17 +9,17 @@ import {
   A2aEventMapper,
   applyUpdate,
   compactTask,
-  contentFromParts,
   dataPart,
   deriveTask,
   isFinalUpdate,
   taskStateOf,
   textPart,
-  userMessageFromContent,
   type A2aUpdate,
   type DeriveInput,
-} from '../src/protocols/a2a.js';
-import { agentCard, serverCard } from '../src/protocols/a2a-card.js';
+} from '../src/protocols/a2a/mapper.js';
+import { contentFromParts } from '../src/protocols/a2a/input.js';
+import { userMessageFromContent } from '../src/protocols/a2a/history.js';
+import { agentCard, serverCard } from '../src/protocols/a2a/card.js';
 import type { Agent } from '../src/agents.js';
 
 const ids = { taskId: 'run_1', contextId: 'thread_1' };

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunEvent } from '../contracts/events.js';
 import { AgUiEvent as AgUiEventContract } from '../contracts/ag-ui.js';
-import { AgUiMapper, toAgUiEvents } from '../src/protocols/ag-ui.js';
-import { toAgUiMessages } from '../src/protocols/ag-ui-messages.js';
+import { AgUiMapper, toAgUiEvents } from '../src/protocols/ag-ui/mapper.js';
+import { toAgUiMessages } from '../src/protocols/ag-ui/history.js';
 import { agUiStreamProblems } from './helpers/ag-ui.js';
+import { eventScripts } from './helpers/event-scripts.js';
 
 const ids = { threadId: 't-1', runId: 'r-1' };
 const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 3, cache_creation_input_tokens: 2 };
-const started: RunEvent = { type: 'run.started', run_id: 'r-1', thread_id: 't-1', agent_id: 'assistant' };
-const finished = (status: 'completed' | 'waiting' | 'cancelled' = 'completed'): RunEvent => ({ type: 'run.finished', status, output: '', stop_reason: 'end_turn', usage, tool_calls: [] });
+const scripts = eventScripts({ ...ids, usage });
+const { started } = scripts;
+const finished = (status: 'completed' | 'waiting' | 'cancelled' = 'completed'): RunEvent => scripts.finished({ status });
 const map = (events: RunEvent[]) => toAgUiEvents(events, { ...ids, model: 'claude-test' }) as any[];
 const types = (events: any[]) => events.map((e) => e.type);
 
@@ -21,16 +23,7 @@ function sound(events: any[]): void {
 
 describe('AG-UI mapping (canonical → AG-UI events)', () => {
   it('maps a text reply: ids echoed, one assistant message per step with the stored turn id, usage', () => {
-    const out = map([
-      started,
-      { type: 'step.started', step: 1, message_id: 'msg_1' },
-      { type: 'text.start', id: 'msg_1_0' },
-      { type: 'text.delta', id: 'msg_1_0', delta: 'Hello ' },
-      { type: 'text.delta', id: 'msg_1_0', delta: 'world' },
-      { type: 'text.end', id: 'msg_1_0' },
-      { type: 'step.finished', step: 1, stop_reason: 'end_turn', usage },
-      finished(),
-    ]);
+    const out = map(scripts.textReply('msg_1', ['Hello ', 'world']));
     sound(out);
     assert.deepEqual(out, [
       { type: 'RUN_STARTED', threadId: 't-1', runId: 'r-1', protocolVersion: '1.0' },
@@ -51,19 +44,16 @@ describe('AG-UI mapping (canonical → AG-UI events)', () => {
   });
 
   it('maps server tool calls with results, and lists unanswered (frontend) calls as pending', () => {
-    const out = map([
-      started,
-      { type: 'step.started', step: 1, message_id: 'msg_1' },
-      { type: 'tool.call.start', id: 'toolu_srv', name: 'current_time' },
-      { type: 'tool.call.delta', id: 'toolu_srv', delta: '{"timezone":' },
-      { type: 'tool.call.delta', id: 'toolu_srv', delta: '"UTC"}' },
-      { type: 'tool.call.end', id: 'toolu_srv', name: 'current_time', input: { timezone: 'UTC' } },
-      { type: 'tool.call.start', id: 'toolu_fe', name: 'change_color' },
-      { type: 'tool.call.end', id: 'toolu_fe', name: 'change_color', input: { color: 'red' } },
-      { type: 'step.finished', step: 1, stop_reason: 'tool_use', usage },
-      { type: 'tool.result', id: 'toolu_srv', name: 'current_time', output: '{"utc":"x"}', is_error: false },
-      finished('waiting'),
-    ]);
+    const out = map(
+      scripts.toolRun({
+        messageId: 'msg_1',
+        calls: [
+          { id: 'toolu_srv', name: 'current_time', input: { timezone: 'UTC' }, argDeltas: ['{"timezone":', '"UTC"}'], output: '{"utc":"x"}' },
+          { id: 'toolu_fe', name: 'change_color', input: { color: 'red' } },
+        ],
+        finished: { status: 'waiting' },
+      }),
+    );
     sound(out);
     assert.deepEqual(out.slice(2, 9), [
       { type: 'TOOL_CALL_START', toolCallId: 'toolu_srv', toolCallName: 'current_time', parentMessageId: 'msg_1' },
@@ -80,18 +70,7 @@ describe('AG-UI mapping (canonical → AG-UI events)', () => {
   });
 
   it('maps reasoning to a reasoning span with one reasoning message (its own id), signature kept back', () => {
-    const out = map([
-      started,
-      { type: 'step.started', step: 1, message_id: 'msg_1' },
-      { type: 'reasoning.start', id: 'msg_1_0' },
-      { type: 'reasoning.delta', id: 'msg_1_0', delta: 'Thinking' },
-      { type: 'reasoning.end', id: 'msg_1_0', signature: 'sig' },
-      { type: 'text.start', id: 'msg_1_1' },
-      { type: 'text.delta', id: 'msg_1_1', delta: 'Done' },
-      { type: 'text.end', id: 'msg_1_1' },
-      { type: 'step.finished', step: 1, stop_reason: 'end_turn', usage },
-      finished(),
-    ]);
+    const out = map(scripts.reasoningReply('msg_1', 'Thinking', 'sig', 'Done'));
     sound(out);
     assert.deepEqual(types(out).slice(2, 7), ['REASONING_START', 'REASONING_MESSAGE_START', 'REASONING_MESSAGE_CONTENT', 'REASONING_MESSAGE_END', 'REASONING_END']);
     assert.deepEqual(out[3], { type: 'REASONING_MESSAGE_START', messageId: 'msg_1_0', role: 'reasoning' });
@@ -133,7 +112,7 @@ describe('AG-UI mapping (canonical → AG-UI events)', () => {
       { type: 'tool.call.start', id: 'toolu_1', name: 'x' },
       { type: 'text.start', id: 'm_1' },
       { type: 'text.delta', id: 'm_1', delta: 'partial' },
-      { type: 'run.error', status: 'failed', code: 'upstream_error', message: 'model API error (HTTP 529): Overloaded', usage },
+      scripts.modelError(),
     ].flatMap((e) => mapper.map(e as RunEvent)) as any[];
     sound(out);
     assert.equal(mapper.finished, true);
@@ -160,7 +139,7 @@ describe('AG-UI mapping (canonical → AG-UI events)', () => {
     assert.deepEqual(out[2], { type: 'STATE_DELTA', delta: patch });
   });
 
-  it('announces an approval request as a custom event (until the approval flow exists)', () => {
+  it('announces an approval request as a custom event (tool_approval_requested)', () => {
     const out = map([started, { type: 'tool.approval.requested', id: 'toolu_1', approval_id: 'ap_1', name: 'shell', input: { cmd: 'ls' } }, finished('waiting')]);
     sound(out);
     assert.deepEqual(out[1], { type: 'CUSTOM', name: 'tool_approval_requested', value: { toolCallId: 'toolu_1', approvalId: 'ap_1', toolName: 'shell', input: { cmd: 'ls' } } });

@@ -3,23 +3,16 @@ import { describe, it } from 'node:test';
 import { readUIMessageStream, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from 'ai';
 import { AiSdkRunRequest } from '../contracts/ai-sdk.js';
 import type { RunEvent } from '../contracts/events.js';
-import { aiSdkFinishReason, createAiSdkMapper, toolOutput, type AiSdkChunk, type AiSdkMapperOptions } from '../src/protocols/ai-sdk.js';
-import { planAiSdkRun, resumeTarget } from '../src/protocols/ai-sdk-input.js';
-import { partsToChunks, toUIMessages, type StoredTurn } from '../src/protocols/ai-sdk-messages.js';
+import { aiSdkFinishReason, createAiSdkMapper, toolOutput, type AiSdkChunk, type AiSdkMapperOptions } from '../src/protocols/ai-sdk/mapper.js';
+import { planAiSdkRun, resumeTarget } from '../src/protocols/ai-sdk/input.js';
+import { partsToChunks, toUIMessages, type StoredTurn } from '../src/protocols/ai-sdk/history.js';
 import { AppError } from '../src/errors.js';
+import { eventScripts } from './helpers/event-scripts.js';
 
 const usage = { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-const started: RunEvent = { type: 'run.started', run_id: 'run_1', thread_id: 'chat_1', agent_id: 'assistant' };
 const ids = { runId: 'run_1', threadId: 'chat_1', agentId: 'assistant' };
-const finished = (over: Partial<Extract<RunEvent, { type: 'run.finished' }>> = {}): RunEvent => ({
-  type: 'run.finished',
-  status: 'completed',
-  output: '',
-  stop_reason: 'end_turn',
-  usage,
-  tool_calls: [],
-  ...over,
-});
+const scripts = eventScripts({ ...ids, usage });
+const { started, finished } = scripts;
 
 function mapAll(events: RunEvent[], opts?: AiSdkMapperOptions): AiSdkChunk[] {
   const map = createAiSdkMapper(opts);
@@ -51,36 +44,16 @@ async function buildMessage(chunks: unknown[], message?: UIMessage): Promise<UIM
   return last;
 }
 
-const textRun: RunEvent[] = [
-  started,
-  { type: 'step.started', step: 1, message_id: 'msg_a' },
-  { type: 'text.start', id: 'msg_a_0' },
-  { type: 'text.delta', id: 'msg_a_0', delta: 'Hello ' },
-  { type: 'text.delta', id: 'msg_a_0', delta: 'world' },
-  { type: 'text.end', id: 'msg_a_0' },
-  { type: 'step.finished', step: 1, stop_reason: 'end_turn', usage },
-  finished({ output: 'Hello world' }),
-];
+const textRun: RunEvent[] = scripts.textReply('msg_a', ['Hello ', 'world'], { output: 'Hello world' });
 
-const toolRun: RunEvent[] = [
-  started,
-  { type: 'step.started', step: 1, message_id: 'msg_a' },
-  { type: 'tool.call.start', id: 'toolu_1', name: 'current_time' },
-  { type: 'tool.call.delta', id: 'toolu_1', delta: '{"timezone":' },
-  { type: 'tool.call.delta', id: 'toolu_1', delta: '"UTC"}' },
-  { type: 'tool.call.end', id: 'toolu_1', name: 'current_time', input: { timezone: 'UTC' } },
-  { type: 'tool.call.start', id: 'toolu_2', name: 'current_time' },
-  { type: 'tool.call.end', id: 'toolu_2', name: 'current_time', input: { timezone: 'Nowhere' } },
-  { type: 'step.finished', step: 1, stop_reason: 'tool_use', usage },
-  { type: 'tool.result', id: 'toolu_1', name: 'current_time', output: '{"utc":"2026-01-01T00:00:00.000Z"}', is_error: false },
-  { type: 'tool.result', id: 'toolu_2', name: 'current_time', output: 'Invalid time zone', is_error: true },
-  { type: 'step.started', step: 2, message_id: 'msg_b' },
-  { type: 'text.start', id: 'msg_b_0' },
-  { type: 'text.delta', id: 'msg_b_0', delta: 'Midnight.' },
-  { type: 'text.end', id: 'msg_b_0' },
-  { type: 'step.finished', step: 2, stop_reason: 'end_turn', usage },
-  finished({ output: 'Midnight.' }),
-];
+const toolRun: RunEvent[] = scripts.toolRun({
+  messageId: 'msg_a',
+  calls: [
+    { id: 'toolu_1', name: 'current_time', input: { timezone: 'UTC' }, argDeltas: ['{"timezone":', '"UTC"}'], output: '{"utc":"2026-01-01T00:00:00.000Z"}' },
+    { id: 'toolu_2', name: 'current_time', input: { timezone: 'Nowhere' }, output: 'Invalid time zone', isError: true },
+  ],
+  then: { messageId: 'msg_b', text: ['Midnight.'] },
+});
 
 describe('AI SDK mapping: canonical events → UI message chunks', () => {
   it('maps a text run: start (named by the first step) → step → text → finish with metadata', async () => {
@@ -140,18 +113,7 @@ describe('AI SDK mapping: canonical events → UI message chunks', () => {
   });
 
   it('maps reasoning, carrying the signature as Anthropic provider metadata', async () => {
-    const chunks = mapAll([
-      started,
-      { type: 'step.started', step: 1, message_id: 'msg_a' },
-      { type: 'reasoning.start', id: 'msg_a_0' },
-      { type: 'reasoning.delta', id: 'msg_a_0', delta: 'Think.' },
-      { type: 'reasoning.end', id: 'msg_a_0', signature: 'sig' },
-      { type: 'text.start', id: 'msg_a_1' },
-      { type: 'text.delta', id: 'msg_a_1', delta: 'Done.' },
-      { type: 'text.end', id: 'msg_a_1' },
-      { type: 'step.finished', step: 1, stop_reason: 'end_turn', usage },
-      finished(),
-    ]);
+    const chunks = mapAll(scripts.reasoningReply('msg_a', 'Think.', 'sig', 'Done.'));
     assert.deepEqual(chunks[4], { type: 'reasoning-end', id: 'msg_a_0', providerMetadata: { anthropic: { signature: 'sig' } } });
     await assertValidChunks(chunks);
     const msg = await buildMessage(chunks);
@@ -187,7 +149,7 @@ describe('AI SDK mapping: canonical events → UI message chunks', () => {
   });
 
   it('a model failure is an error chunk (metadata first) and nothing after it', async () => {
-    const error: RunEvent = { type: 'run.error', status: 'failed', code: 'upstream_error', message: 'model API error (HTTP 529): Overloaded', usage };
+    const error: RunEvent = scripts.modelError();
     const chunks = mapAll([...textRun.slice(0, 4), error, { type: 'text.delta', id: 'msg_a_0', delta: 'late' }]);
     assert.deepEqual(chunks.slice(-2), [
       { type: 'message-metadata', messageMetadata: { ...ids, status: 'failed', usage, error: { code: 'upstream_error', message: 'model API error (HTTP 529): Overloaded' } } },

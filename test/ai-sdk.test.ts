@@ -474,7 +474,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
       [{ id: 'c', messages: msg, trigger: 'resume' }, /trigger/],
       [{ id: 'bad id!', messages: msg }, /id/],
       [{ id: 'c', messages: msg, tools: [{ name: 'bad name' }] }, /tools\.0\.name/],
-      [{ id: 'c', messages: [{ id: 'u', role: 'user', parts: [{ type: 'file', mediaType: 'text/plain', url: 'data:text/plain;base64,eA==' }] }] }, /no text/],
+      [{ id: 'c', messages: [{ id: 'u', role: 'user', parts: [{ type: 'file', mediaType: 'application/zip', url: 'data:application/zip;base64,eA==' }] }] }, /not supported/],
     ];
     for (const [body, re] of cases) {
       const r = await postJson(`${base}/runs`, body);

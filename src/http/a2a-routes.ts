@@ -5,9 +5,9 @@ import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/serve
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
-import { agentCard, serverCard } from '../protocols/a2a-card.js';
-import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from '../protocols/a2a-executor.js';
-import { A2aTasks, A2aTaskStore } from '../protocols/a2a-task-store.js';
+import { agentCard, serverCard } from '../protocols/a2a/card.js';
+import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from './a2a/executor.js';
+import { A2aTasks, A2aTaskStore } from './a2a/task-store.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { TERMINAL_EVENTS } from '../../contracts/events.js';
 import { RunRequest } from '../../contracts/run.js';
-import { LEAN_PING, leanFrame } from '../protocols/lean.js';
+import { LEAN_PING, leanFrame } from '../protocols/lean/mapper.js';
 import type { RunService } from '../services/runs.js';
 import { readJsonObject } from './json-body.js';
 import { SseStream } from './sse.js';

@@ -2,7 +2,7 @@ import type { Run, ListRunsInput, RunInputsRequest, RunInputsResult, StartRunReq
 import type { RunRequest, RunResult } from '../../contracts/run.js';
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
-import { leanResult } from '../protocols/lean.js';
+import { leanResult } from '../protocols/lean/mapper.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';

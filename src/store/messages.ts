@@ -82,6 +82,12 @@ export class MessageRepo {
     return Number(res.numDeletedRows);
   }
 
+  /** The turns one run appended to its thread, in order. */
+  async ofRun(threadId: string, runId: string): Promise<StoredMessage[]> {
+    const rows = await this.db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).where('run_id', '=', runId).orderBy('position').execute();
+    return rows.map((r) => this.toRecord(r));
+  }
+
   async list(threadId: string): Promise<StoredMessage[]> {
     const { rows } = await listMessages(this.db, threadId);
     return rows.map((r) => this.toRecord(r));

@@ -146,6 +146,35 @@ export class RunRepo {
     }
   }
 
+  /**
+   * Ends a run suspended in `waiting` (it is live nowhere) as `cancelled`; false when its
+   * status moved on meanwhile.
+   */
+  async cancelWaiting(id: string, now: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('runs')
+      .set({ status: 'cancelled', stop_reason: 'cancelled', pending: null, finished_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'waiting')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Runs newest first with a total, paged by offset (A2A ListTasks pages this way). */
+  async pageByOffset(opts: { agentId?: string; threadId?: string; statuses?: RunStatus[]; changedSince?: string; limit: number; offset: number }): Promise<{ items: RunRecord[]; total: number }> {
+    let q = this.db.kysely.selectFrom('runs');
+    if (opts.agentId) q = q.where('agent_id', '=', opts.agentId);
+    if (opts.threadId) q = q.where('thread_id', '=', opts.threadId);
+    if (opts.statuses) q = q.where('status', 'in', opts.statuses);
+    if (opts.changedSince) {
+      const t = opts.changedSince;
+      q = q.where((eb) => eb.or([eb('finished_at', '>=', t), eb.and([eb('finished_at', 'is', null), eb('created_at', '>=', t)])]));
+    }
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).offset(opts.offset).execute();
+    return { items: rows.map((r) => this.toRecord(r)), total: Number(total?.n ?? 0) };
+  }
+
   /** Ids of the thread's runs that are queued or running. */
   async activeIds(threadId: string): Promise<string[]> {
     const rows = await this.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', threadId).where('status', 'in', ACTIVE_STATUSES).execute();

@@ -1,3 +1,4 @@
+import { zeroUsage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
 import { prepared } from '../db/prepared.js';
@@ -82,6 +83,26 @@ export class Store {
         await threads.touch(threadId, now);
       }),
     );
+  }
+
+  /**
+   * A waiting run cancelled: its row ends `cancelled` and its log gets the terminal event a
+   * follower ends on, in one commit. False when it was no longer waiting.
+   */
+  async cancelWaiting(run: RunRecord): Promise<boolean> {
+    const now = new Date().toISOString();
+    await this.events.flush();
+    return this.tx(async ({ db, runs, threads }) => {
+      if (!(await runs.cancelWaiting(run.id, now))) return false;
+      const seq = (await new EventRepo(db).lastSeq(run.id)) + 1;
+      const event = { type: 'run.finished', status: 'cancelled', output: run.output ?? '', stop_reason: 'cancelled', usage: run.usage ?? zeroUsage(), tool_calls: run.tool_calls ?? [] };
+      await db.kysely.insertInto('run_events').values({ run_id: run.id, seq, type: event.type, data: JSON.stringify(event), created_at: now }).execute();
+      await threads.touch(run.thread_id, now);
+      return true;
+    }).then((ok) => {
+      if (ok) this.changes.publish(`run:${run.id}`);
+      return ok;
+    });
   }
 
   close(): Promise<void> {

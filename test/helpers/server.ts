@@ -43,8 +43,11 @@ function buildEnv(opts: TestServerOptions, dir: string): Record<string, string> 
   return env;
 }
 
-/** The real server in this process, on an ephemeral port. */
-export async function startTestServer(opts: TestServerOptions & { dialect?: Dialect } = {}): Promise<RunningServer & { dir: string; stop(): Promise<void> }> {
+/** A server started by `startTestServer()`. */
+export type TestServer = RunningServer & { dir: string; stop(): Promise<void> };
+
+/** The real server in this process, on an ephemeral port (see `useServer()` in ./setup.ts for the hooks around it). */
+export async function startTestServer(opts: TestServerOptions & { dialect?: Dialect } = {}): Promise<TestServer> {
   const tmp = tempDir();
   const db = await testDatabase(opts.dialect ?? 'sqlite', tmp.dir);
   const config = loadConfig(buildEnv({ dbUrl: db.url, ...opts }, tmp.dir), []);

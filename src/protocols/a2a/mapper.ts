@@ -1,10 +1,6 @@
-import { Buffer } from 'node:buffer';
 import { Role, TaskState, type Artifact, type Message, type Part, type Task, type TaskArtifactUpdateEvent, type TaskStatusUpdateEvent } from '@a2a-js/sdk';
-import { ContentTypeNotSupportedError, RequestMalformedError } from '@a2a-js/sdk/errors';
-import type { PendingInputs, RunStatus } from '../../contracts/common.js';
-import type { RunEvent } from '../../contracts/events.js';
-import type { RunInputs } from '../runtime/runtime.js';
-import { DECISION_FORMAT, readDecision } from './decisions.js';
+import type { RunStatus } from '../../../contracts/common.js';
+import type { RunEvent } from '../../../contracts/events.js';
 
 /**
  * A2A mapping (SPEC §7): a task is a run, `contextId` is the thread. Canonical run
@@ -269,92 +265,3 @@ export function deriveTask(input: DeriveInput): { task: Task; mapper: A2aEventMa
   return { task, mapper };
 }
 
-// ---- messages: A2A parts ⇄ Anthropic content blocks ----
-
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-
-const fileLabel = (p: Part) => [p.filename, p.mediaType && `(${p.mediaType})`].filter(Boolean).join(' ');
-
-/**
- * An A2A message's parts → the content blocks of one user turn. Text as text, data
- * as its JSON, images and PDFs (bytes or URL) as image/document blocks, other text
- * files decoded; any other file type is refused with ContentTypeNotSupported.
- */
-export function contentFromParts(parts: Part[] | undefined): unknown[] {
-  const blocks: unknown[] = [];
-  for (const p of parts ?? []) {
-    const c = p.content;
-    if (!c) continue;
-    const type = (p.mediaType || '').split(';')[0].trim().toLowerCase();
-    switch (c.$case) {
-      case 'text':
-        if (c.value.trim() !== '') blocks.push({ type: 'text', text: c.value });
-        break;
-      case 'data':
-        blocks.push({ type: 'text', text: JSON.stringify(c.value ?? null) });
-        break;
-      case 'raw': {
-        const data = Buffer.from(c.value).toString('base64');
-        if (IMAGE_TYPES.has(type)) blocks.push({ type: 'image', source: { type: 'base64', media_type: type, data } });
-        else if (type === 'application/pdf') blocks.push({ type: 'document', source: { type: 'base64', media_type: type, data } });
-        else if (type.startsWith('text/') || type === 'application/json') {
-          const text = Buffer.from(c.value).toString('utf8');
-          if (text.trim() !== '') blocks.push({ type: 'text', text: p.filename ? `${p.filename}:\n${text}` : text });
-        } else throw new ContentTypeNotSupportedError(`file parts of type "${p.mediaType || 'unknown'}" are not supported; send images (jpeg, png, gif, webp), PDFs or text`);
-        break;
-      }
-      case 'url':
-        if (IMAGE_TYPES.has(type) || type === 'image/*') blocks.push({ type: 'image', source: { type: 'url', url: c.value } });
-        else if (type === 'application/pdf') blocks.push({ type: 'document', source: { type: 'url', url: c.value } });
-        else blocks.push({ type: 'text', text: `[file${fileLabel(p) ? ` ${fileLabel(p)}` : ''}: ${c.value}]` });
-        break;
-    }
-  }
-  if (blocks.length === 0) throw new RequestMalformedError('message.parts must contain some content (a non-empty text, data or file part)');
-  return blocks;
-}
-
-type Block = { type?: string; text?: string; source?: { type?: string; media_type?: string; data?: string; url?: string } };
-
-/** A stored user turn → an A2A user message (null when it holds only tool results). */
-export function userMessageFromContent(ids: TaskIds, messageId: string, content: unknown[]): Message | null {
-  const parts: Part[] = [];
-  for (const raw of content as Block[]) {
-    if (raw?.type === 'text' && typeof raw.text === 'string') parts.push(textPart(raw.text));
-    else if ((raw?.type === 'image' || raw?.type === 'document') && raw.source) {
-      const mediaType = raw.source.media_type ?? (raw.type === 'document' ? 'application/pdf' : '');
-      if (raw.source.type === 'base64' && raw.source.data) {
-        parts.push({ content: { $case: 'raw', value: Buffer.from(raw.source.data, 'base64') }, metadata: undefined, filename: '', mediaType });
-      } else if (raw.source.type === 'url' && raw.source.url) {
-        parts.push({ content: { $case: 'url', value: raw.source.url }, metadata: undefined, filename: '', mediaType });
-      }
-    }
-  }
-  if (parts.length === 0) return null;
-  return { messageId, contextId: ids.contextId, taskId: ids.taskId, role: Role.ROLE_USER, parts, metadata: undefined, extensions: [], referenceTaskIds: [] };
-}
-
-/**
- * The decisions an A2A message brings to a task in `input-required` (a run waiting on
- * approvals): data parts `{approved, reason?, approval_id?}` (without an id: every open
- * approval), or text such as "approve" / "deny: reason" (every open approval). Every
- * approval must be decided; otherwise, or when nothing reads as a decision, invalid params.
- */
-export function a2aDecisions(parts: Part[] | undefined, pending: PendingInputs): NonNullable<RunInputs['decisions']> {
-  const decided = new Map<string, { approved: boolean; reason?: string }>();
-  const open = pending.approvals.filter((a) => !a.decision);
-  for (const p of parts ?? []) {
-    const c = p.content;
-    const value = c?.$case === 'data' || c?.$case === 'text' ? c.value : undefined;
-    const d = readDecision(value);
-    if (!d) continue;
-    const target = typeof value === 'object' && value !== null ? ((value as Record<string, unknown>).approval_id ?? (value as Record<string, unknown>).tool_call_id) : undefined;
-    const hits = target === undefined ? open : open.filter((a) => a.approval_id === target || a.tool_call_id === target);
-    if (target !== undefined && hits.length === 0) throw new RequestMalformedError(`no open approval ${JSON.stringify(target)} on this task`);
-    for (const a of hits) decided.set(a.approval_id, d);
-  }
-  if (decided.size === 0) throw new RequestMalformedError(`the task is waiting for a decision: send ${DECISION_FORMAT} as a text or data part`);
-  const missing = open.filter((a) => !decided.has(a.approval_id));
-  if (missing.length) throw new RequestMalformedError(`every open approval needs a decision; missing: ${missing.map((a) => `${a.approval_id} (${a.name})`).join(', ')}`);
-  return [...decided].map(([approval_id, d]) => ({ approval_id, ...d }));
-}

@@ -1,11 +1,10 @@
 import type { UIMessage } from 'ai';
-import type { PendingInputs } from '../../contracts/common.js';
-import type { AiSdkUIMessage } from '../../contracts/ai-sdk.js';
-import type { NewMessage } from '../store/messages.js';
-import { toolOutput, type AiSdkChunk } from './ai-sdk.js';
+import type { PendingInputs } from '../../../contracts/common.js';
+import { isToolResultOnly, type Block } from '../content.js';
+import { toolOutput, type AiSdkChunk } from './mapper.js';
 
 /**
- * AI SDK UIMessages ↔ stored turns (Anthropic's shape).
+ * Stored turns (Anthropic's shape) → AI SDK UIMessages.
  *
  * One assistant UIMessage spans every stored turn between two user text turns:
  * its assistant turns (one per model call) and the tool_result turns between
@@ -13,112 +12,12 @@ import { toolOutput, type AiSdkChunk } from './ai-sdk.js';
  * its history names exactly the turns the server holds.
  */
 
-type Block = { type: string; [k: string]: unknown };
 export type StoredTurn = { id: string; role: 'user' | 'assistant'; content: unknown[]; run_id?: string | null };
 type Part = UIMessage['parts'][number];
 type ToolPart = Extract<Part, { toolCallId: string }>;
-/** A request message with `content` shorthand resolved. */
-export type RequestMessage = { id?: string; role: 'system' | 'user' | 'assistant'; parts: Array<{ type: string; [k: string]: unknown }> };
+export const isToolPart = (p: { type: string }): boolean => p.type === 'dynamic-tool' || p.type.startsWith('tool-');
+export const toolNameOf = (p: { type: string; toolName?: unknown }): string => (p.type === 'dynamic-tool' ? String(p.toolName) : p.type.slice('tool-'.length));
 
-export function normalizeMessage(m: AiSdkUIMessage): RequestMessage {
-  const parts = m.parts ?? (m.content ? [{ type: 'text', text: m.content }] : []);
-  return { ...(m.id !== undefined ? { id: m.id } : {}), role: m.role, parts };
-}
-
-const isToolResultOnly = (content: unknown[]): boolean => content.length > 0 && (content as Block[]).every((b) => b.type === 'tool_result');
-
-// ---------- UI → stored ----------
-
-const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;
-
-/** User parts → Anthropic blocks: text, and files the model reads (images, PDFs). */
-function userBlocks(parts: RequestMessage['parts']): Block[] {
-  const blocks: Block[] = [];
-  for (const p of parts) {
-    if (p.type === 'text' && typeof p.text === 'string' && p.text !== '') blocks.push({ type: 'text', text: p.text });
-    else if (p.type === 'file' && typeof p.url === 'string' && typeof p.mediaType === 'string') {
-      const kind = p.mediaType.startsWith('image/') ? 'image' : p.mediaType === 'application/pdf' ? 'document' : undefined;
-      if (!kind) continue;
-      const data = DATA_URL.exec(p.url);
-      if (data) blocks.push({ type: kind, source: { type: 'base64', media_type: data[1], data: data[2] } });
-      else if (/^https?:\/\//.test(p.url)) blocks.push({ type: kind, source: { type: 'url', url: p.url } });
-    }
-  }
-  return blocks;
-}
-
-export function userTurn(m: RequestMessage): NewMessage | undefined {
-  const content = userBlocks(m.parts);
-  return content.length ? { ...(m.id ? { id: m.id } : {}), role: 'user', content } : undefined;
-}
-
-const isToolPart = (p: { type: string }): boolean => p.type === 'dynamic-tool' || p.type.startsWith('tool-');
-const toolNameOf = (p: { type: string; toolName?: unknown }): string => (p.type === 'dynamic-tool' ? String(p.toolName) : p.type.slice('tool-'.length));
-
-/** A tool part's answer as a tool_result block, when it has one. */
-export function toolResultBlock(p: Record<string, unknown>): Block | undefined {
-  if (p.state === 'output-available') {
-    return { type: 'tool_result', tool_use_id: p.toolCallId, content: typeof p.output === 'string' ? p.output : JSON.stringify(p.output ?? null) };
-  }
-  if (p.state === 'output-error') return { type: 'tool_result', tool_use_id: p.toolCallId, content: String(p.errorText ?? 'tool failed'), is_error: true };
-  return undefined;
-}
-
-/**
- * Outputs of pending tool calls found in the request's assistant messages, as
- * one tool_result turn (in call order); undefined when there are none.
- */
-export function toolResultsTurn(messages: RequestMessage[], pending: string[]): NewMessage | undefined {
-  const byId = new Map<string, Block>();
-  for (const m of messages) {
-    if (m.role !== 'assistant') continue;
-    for (const p of m.parts) {
-      if (!isToolPart(p) || !pending.includes(String(p.toolCallId))) continue;
-      const block = toolResultBlock(p);
-      if (block) byId.set(String(p.toolCallId), block);
-    }
-  }
-  const content = pending.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
-  return content.length ? { id: `result_${(content[0] as Block).tool_use_id}`, role: 'user', content } : undefined;
-}
-
-/**
- * An assistant UIMessage → its turns (to seed a new thread with history the client
- * holds): one assistant turn per step, each followed by the results of its tool calls.
- */
-export function assistantTurns(m: RequestMessage): NewMessage[] {
-  const steps: Array<RequestMessage['parts']> = [[]];
-  for (const p of m.parts) {
-    if (p.type === 'step-start') {
-      if (steps[steps.length - 1].length) steps.push([]);
-    } else steps[steps.length - 1].push(p);
-  }
-  const turns: NewMessage[] = [];
-  let step = 0;
-  for (const parts of steps) {
-    const content: Block[] = [];
-    const results: Block[] = [];
-    for (const p of parts) {
-      if (p.type === 'text' && typeof p.text === 'string' && p.text !== '') content.push({ type: 'text', text: p.text });
-      else if (p.type === 'reasoning' && typeof p.text === 'string') {
-        // Anthropic takes thinking back only with its signature.
-        const signature = (p.providerMetadata as { anthropic?: { signature?: unknown } } | undefined)?.anthropic?.signature;
-        if (typeof signature === 'string') content.push({ type: 'thinking', thinking: p.text, signature });
-      } else if (isToolPart(p) && p.state !== 'input-streaming' && typeof p.toolCallId === 'string') {
-        content.push({ type: 'tool_use', id: p.toolCallId, name: toolNameOf(p), input: p.input ?? {} });
-        const r = toolResultBlock(p);
-        if (r) results.push(r);
-      }
-    }
-    if (!content.length) continue;
-    const n = step++;
-    turns.push({ ...(m.id ? { id: n === 0 ? m.id : `${m.id}_${n}` } : {}), role: 'assistant', content });
-    if (results.length) turns.push({ ...(m.id ? { id: `${m.id}_${n}_results` } : {}), role: 'user', content: results });
-  }
-  return turns;
-}
-
-// ---------- stored → UI ----------
 
 /** Stored turns → UIMessages (what `useChat` is hydrated with). */
 export function toUIMessages(stored: StoredTurn[]): UIMessage[] {

@@ -1,13 +1,14 @@
 import { type ListTasksRequest, type ListTasksResponse, type Message, type Task } from '@a2a-js/sdk';
 import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
-import type { RunEvent } from '../../contracts/events.js';
-import type { LiveRun } from '../runtime/live-run.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { NewMessage } from '../store/messages.js';
-import type { RunRecord } from '../store/runs.js';
-import type { Store } from '../store/store.js';
-import { compactTask, deriveTask, runStatusesOf, userMessageFromContent, type A2aEventMapper } from './a2a.js';
+import type { RunEvent } from '../../../contracts/events.js';
+import type { LiveRun } from '../../runtime/live-run.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { NewMessage } from '../../store/messages.js';
+import type { RunRecord } from '../../store/runs.js';
+import type { Store } from '../../store/store.js';
+import { userMessageFromContent } from '../../protocols/a2a/history.js';
+import { compactTask, deriveTask, runStatusesOf, type A2aEventMapper } from '../../protocols/a2a/mapper.js';
 
 /**
  * A2A tasks read from our own storage: a task is a run (its row, its user turns,

@@ -10,13 +10,15 @@ import {
   type RequestContext,
   type ServerCallContext,
 } from '@a2a-js/sdk/server';
-import { Id } from '../../contracts/run.js';
-import type { LiveRun } from '../runtime/live-run.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { RunService } from '../services/runs.js';
-import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
-import { a2aDecisions, contentFromParts, deriveTask, isFinalUpdate, isTerminalState, userMessageFromContent, type A2aEventMapper, type A2aUpdate } from './a2a.js';
-import type { A2aTasks, A2aTaskStore } from './a2a-task-store.js';
+import { Id } from '../../../contracts/run.js';
+import type { LiveRun } from '../../runtime/live-run.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { RunService } from '../../services/runs.js';
+import { ACTIVE_STATUSES, type RunRecord } from '../../store/runs.js';
+import { a2aDecisions, contentFromParts } from '../../protocols/a2a/input.js';
+import { userMessageFromContent } from '../../protocols/a2a/history.js';
+import { deriveTask, isFinalUpdate, isTerminalState, type A2aEventMapper, type A2aUpdate } from '../../protocols/a2a/mapper.js';
+import type { A2aTasks, A2aTaskStore } from './task-store.js';
 
 /** Metadata key (request or message) naming the agent on the server-level endpoint. */
 export const AGENT_METADATA_KEY = 'agentId';

@@ -1,8 +1,8 @@
-import type { RunResult } from '../../contracts/run.js';
-import type { RunEvent } from '../../contracts/events.js';
-import type { PublishedEvent } from '../runtime/live-run.js';
-import { AppError } from '../errors.js';
-import type { ErrorCode } from '../../contracts/common.js';
+import type { RunResult } from '../../../contracts/run.js';
+import type { RunEvent } from '../../../contracts/events.js';
+import type { PublishedEvent } from '../../runtime/live-run.js';
+import { AppError } from '../../errors.js';
+import type { ErrorCode } from '../../../contracts/common.js';
 
 /**
  * The lean API's SSE mapping (seed 000): canonical events as they are, with

@@ -1,13 +1,13 @@
-import type { AgUiMessage, AgUiRunRequest } from '../../contracts/ag-ui.js';
-import { AppError } from '../errors.js';
-import type { PendingInputs } from '../../contracts/common.js';
-import type { ClientTool } from '../runtime/agent-loop.js';
-import { pendingToolCalls } from '../runtime/history.js';
-import type { RunInputs } from '../runtime/runtime.js';
-import { MAX_STATE_BYTES } from '../runtime/tools/state.js';
-import type { NewMessage } from '../store/messages.js';
-import { toolResultMessageId } from './ag-ui.js';
-import { answersFor, DECISION_FORMAT, readDecision } from './decisions.js';
+import type { AgUiMessage, AgUiRunRequest } from '../../../contracts/ag-ui.js';
+import { AppError } from '../../errors.js';
+import type { PendingInputs } from '../../../contracts/common.js';
+import type { ClientTool } from '../../runtime/agent-loop.js';
+import { pendingToolCalls } from '../../runtime/history.js';
+import type { RunInputs } from '../../runtime/runtime.js';
+import { MAX_STATE_BYTES } from '../../runtime/tools/state.js';
+import type { NewMessage } from '../../store/messages.js';
+import { mediaBlock, SUPPORTED_MEDIA } from '../content.js';
+import { answersFor, DECISION_FORMAT, readDecision } from '../decisions.js';
 
 /**
  * AG-UI messages ⇄ stored turns (Anthropic's shape).
@@ -167,8 +167,6 @@ function parseArguments(args: string): Record<string, unknown> {
   }
 }
 
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-
 /** Content → Anthropic blocks: text, images and documents (PDF, plain text); blank text is dropped. */
 function userBlocks(content: string | ContentPart[], path: Array<string | number>): Block[] {
   if (typeof content === 'string') return content.trim() ? [{ type: 'text', text: content }] : [];
@@ -182,22 +180,11 @@ function userBlocks(content: string | ContentPart[], path: Array<string | number
     if (part.type === 'audio' || part.type === 'video') throw bad(`${part.type} parts are not supported by this agent's model`, where);
     const src = part.source;
     if (src.type === 'file') throw bad('file sources (provider file handles) are not supported; send the data or a URL', [...where, 'source']);
-    if (part.type === 'image') {
-      if (src.type === 'data') {
-        if (!IMAGE_TYPES.has(src.mimeType)) throw bad(`image type ${src.mimeType} is not supported (jpeg, png, gif, webp)`, [...where, 'source', 'mimeType']);
-        blocks.push({ type: 'image', source: { type: 'base64', media_type: src.mimeType, data: src.value } });
-      } else blocks.push({ type: 'image', source: { type: 'url', url: src.value } });
-      return;
-    }
-    // document
-    const mime = src.mimeType ?? 'application/pdf';
-    if (mime === 'application/pdf') {
-      blocks.push({ type: 'document', source: src.type === 'data' ? { type: 'base64', media_type: mime, data: src.value } : { type: 'url', url: src.value } });
-    } else if (mime === 'text/plain' && src.type === 'data') {
-      blocks.push({ type: 'document', source: { type: 'text', media_type: mime, data: Buffer.from(src.value, 'base64').toString('utf8') } });
-    } else {
-      throw bad(`document type ${mime} is not supported (PDF, or plain text as data)`, [...where, 'source', 'mimeType']);
-    }
+    const mime = part.type === 'image' ? src.mimeType : (src.mimeType ?? 'application/pdf');
+    const block = mime === undefined && src.type === 'url' ? { type: 'image', source: { type: 'url', url: src.value } } : mediaBlock(mime ?? '', src.type === 'data' ? { kind: 'base64', data: src.value } : { kind: 'url', url: src.value });
+    const wrongKind = block && (part.type === 'image') !== (block.type === 'image');
+    if (!block || wrongKind) throw bad(`${part.type} type ${mime} is not supported (${SUPPORTED_MEDIA}; plain text as data)`, [...where, 'source', 'mimeType']);
+    blocks.push(block);
   });
   return blocks;
 }
@@ -215,76 +202,3 @@ function toolResultBlock(m: Extract<AgUiMessage, { role: 'tool' }>, path: Array<
   return { type: 'tool_result', tool_use_id: m.toolCallId, content: text ?? '' };
 }
 
-// ---------- stored → AG-UI ----------
-
-function blockText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return (content as Block[])
-    .filter((b) => b.type === 'text' && typeof b.text === 'string')
-    .map((b) => b.text as string)
-    .join('\n\n');
-}
-
-/** Anthropic user blocks → AG-UI content parts. */
-function toParts(blocks: Block[]): ContentPart[] {
-  return blocks.flatMap((b): ContentPart[] => {
-    const src = b.source as { type?: string; media_type?: string; data?: string; url?: string } | undefined;
-    if (b.type === 'text') return [{ type: 'text', text: String(b.text) }];
-    if ((b.type === 'image' || b.type === 'document') && src) {
-      if (src.type === 'base64') return [{ type: b.type, source: { type: 'data', value: String(src.data), mimeType: String(src.media_type) } }];
-      if (src.type === 'url') return [{ type: b.type, source: { type: 'url', value: String(src.url) } }];
-      if (src.type === 'text') return [{ type: 'document', source: { type: 'data', value: Buffer.from(String(src.data)).toString('base64'), mimeType: 'text/plain' } }];
-    }
-    return [];
-  });
-}
-
-/**
- * One stored turn → its AG-UI messages, in the order a live stream builds them:
- * reasoning messages (id = block id, as streamed), the assistant message (id =
- * turn id; text blocks joined by a blank line; tool calls), one tool message per
- * tool result, then the user's own message.
- */
-export function turnToAgUi(turn: StoredTurn): AgUiMessage[] {
-  const blocks = turn.content as Block[];
-  const out: AgUiMessage[] = [];
-  if (turn.role === 'assistant') {
-    const texts: string[] = [];
-    const toolCalls: NonNullable<Extract<AgUiMessage, { role: 'assistant' }>['toolCalls']> = [];
-    let at = -1;
-    blocks.forEach((b, i) => {
-      if (b.type === 'thinking' && typeof b.thinking === 'string') out.push({ id: `${turn.id}_${i}`, role: 'reasoning', content: b.thinking });
-      else if (b.type === 'text' || b.type === 'tool_use') {
-        if (at < 0) at = out.length;
-        if (b.type === 'text' && typeof b.text === 'string' && b.text) texts.push(b.text);
-        if (b.type === 'tool_use') toolCalls.push({ id: String(b.id), type: 'function', function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) } });
-      }
-    });
-    if (at >= 0) {
-      out.splice(at, 0, {
-        id: turn.id,
-        role: 'assistant',
-        ...(texts.length ? { content: texts.join('\n\n') } : {}),
-        ...(toolCalls.length ? { toolCalls } : {}),
-      });
-    }
-    return out;
-  }
-  for (const b of blocks) {
-    if (b.type !== 'tool_result') continue;
-    const content = blockText(b.content);
-    out.push({ id: toolResultMessageId(String(b.tool_use_id)), role: 'tool', toolCallId: String(b.tool_use_id), content, ...(b.is_error ? { error: content || 'tool failed' } : {}) });
-  }
-  const own = blocks.filter((b) => b.type !== 'tool_result');
-  if (own.length) {
-    const onlyText = own.every((b) => b.type === 'text');
-    out.push({ id: turn.id, role: 'user', content: onlyText && own.length === 1 ? String(own[0].text) : toParts(own) });
-  }
-  return out;
-}
-
-/** Stored turns → the AG-UI messages a front end restores a conversation from. */
-export function toAgUiMessages(turns: StoredTurn[]): AgUiMessage[] {
-  return turns.flatMap(turnToAgUi);
-}

@@ -1,13 +1,14 @@
 import type { UIMessage } from 'ai';
-import type { AiSdkRunRequest } from '../../contracts/ai-sdk.js';
-import { AppError } from '../errors.js';
-import type { PendingInputs } from '../../contracts/common.js';
-import type { ClientTool } from '../runtime/agent-loop.js';
-import type { RunInputs } from '../runtime/runtime.js';
-import type { NewMessage } from '../store/messages.js';
-import { pendingToolCalls } from '../runtime/history.js';
-import { assistantTurns, normalizeMessage, toolResultBlock, toolResultsTurn, toUIMessages, userTurn, type StoredTurn } from './ai-sdk-messages.js';
-import { answersFor } from './decisions.js';
+import type { AiSdkRunRequest, AiSdkUIMessage } from '../../../contracts/ai-sdk.js';
+import type { PendingInputs } from '../../../contracts/common.js';
+import { AppError } from '../../errors.js';
+import type { ClientTool } from '../../runtime/agent-loop.js';
+import { pendingToolCalls } from '../../runtime/history.js';
+import type { RunInputs } from '../../runtime/runtime.js';
+import type { NewMessage } from '../../store/messages.js';
+import { bareMediaType, mediaBlock, SUPPORTED_MEDIA, type Block } from '../content.js';
+import { answersFor } from '../decisions.js';
+import { isToolPart, toolNameOf, toUIMessages, type StoredTurn } from './history.js';
 
 /**
  * What a `useChat` request asks of the runtime. The server is the source of
@@ -134,3 +135,103 @@ export function resumeTarget(run: { id: string; input: Record<string, unknown> }
   const earlier = toUIMessages([...before, ...input.map((m, i) => ({ id: m.id ?? `input_${i}`, role: m.role, content: m.content }))]).at(-1);
   return earlier?.role === 'assistant' ? { messageId: earlier.id, earlier } : {};
 }
+
+// ---------- UI → stored ----------
+
+/** A request message with `content` shorthand resolved. */
+export type RequestMessage = { id?: string; role: 'system' | 'user' | 'assistant'; parts: Array<{ type: string; [k: string]: unknown }> };
+
+export function normalizeMessage(m: AiSdkUIMessage): RequestMessage {
+  const parts = m.parts ?? (m.content ? [{ type: 'text', text: m.content }] : []);
+  return { ...(m.id !== undefined ? { id: m.id } : {}), role: m.role, parts };
+}
+
+const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;
+
+/** User parts → Anthropic blocks: text, and files the model reads (the shared media set); other files are refused. */
+function userBlocks(parts: RequestMessage['parts']): Block[] {
+  const blocks: Block[] = [];
+  for (const p of parts) {
+    if (p.type === 'text' && typeof p.text === 'string' && p.text !== '') blocks.push({ type: 'text', text: p.text });
+    else if (p.type === 'file' && typeof p.url === 'string' && typeof p.mediaType === 'string') {
+      const data = DATA_URL.exec(p.url);
+      const type = bareMediaType(p.mediaType);
+      const source = data ? ({ kind: 'base64', data: data[2] } as const) : /^https?:\/\//.test(p.url) ? ({ kind: 'url', url: p.url } as const) : undefined;
+      if (!source) throw badInput(`file part url must be a data: URL (base64) or an http(s) URL`);
+      const block = mediaBlock(type, source);
+      if (!block) throw badInput(`file type ${type} is not supported (${SUPPORTED_MEDIA}; plain text as a data: URL)`);
+      blocks.push(block);
+    }
+  }
+  return blocks;
+}
+
+export function userTurn(m: RequestMessage): NewMessage | undefined {
+  const content = userBlocks(m.parts);
+  return content.length ? { ...(m.id ? { id: m.id } : {}), role: 'user', content } : undefined;
+}
+
+
+/** A tool part's answer as a tool_result block, when it has one. */
+export function toolResultBlock(p: Record<string, unknown>): Block | undefined {
+  if (p.state === 'output-available') {
+    return { type: 'tool_result', tool_use_id: p.toolCallId, content: typeof p.output === 'string' ? p.output : JSON.stringify(p.output ?? null) };
+  }
+  if (p.state === 'output-error') return { type: 'tool_result', tool_use_id: p.toolCallId, content: String(p.errorText ?? 'tool failed'), is_error: true };
+  return undefined;
+}
+
+/**
+ * Outputs of pending tool calls found in the request's assistant messages, as
+ * one tool_result turn (in call order); undefined when there are none.
+ */
+export function toolResultsTurn(messages: RequestMessage[], pending: string[]): NewMessage | undefined {
+  const byId = new Map<string, Block>();
+  for (const m of messages) {
+    if (m.role !== 'assistant') continue;
+    for (const p of m.parts) {
+      if (!isToolPart(p) || !pending.includes(String(p.toolCallId))) continue;
+      const block = toolResultBlock(p);
+      if (block) byId.set(String(p.toolCallId), block);
+    }
+  }
+  const content = pending.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+  return content.length ? { id: `result_${(content[0] as Block).tool_use_id}`, role: 'user', content } : undefined;
+}
+
+/**
+ * An assistant UIMessage → its turns (to seed a new thread with history the client
+ * holds): one assistant turn per step, each followed by the results of its tool calls.
+ */
+export function assistantTurns(m: RequestMessage): NewMessage[] {
+  const steps: Array<RequestMessage['parts']> = [[]];
+  for (const p of m.parts) {
+    if (p.type === 'step-start') {
+      if (steps[steps.length - 1].length) steps.push([]);
+    } else steps[steps.length - 1].push(p);
+  }
+  const turns: NewMessage[] = [];
+  let step = 0;
+  for (const parts of steps) {
+    const content: Block[] = [];
+    const results: Block[] = [];
+    for (const p of parts) {
+      if (p.type === 'text' && typeof p.text === 'string' && p.text !== '') content.push({ type: 'text', text: p.text });
+      else if (p.type === 'reasoning' && typeof p.text === 'string') {
+        // Anthropic takes thinking back only with its signature.
+        const signature = (p.providerMetadata as { anthropic?: { signature?: unknown } } | undefined)?.anthropic?.signature;
+        if (typeof signature === 'string') content.push({ type: 'thinking', thinking: p.text, signature });
+      } else if (isToolPart(p) && p.state !== 'input-streaming' && typeof p.toolCallId === 'string') {
+        content.push({ type: 'tool_use', id: p.toolCallId, name: toolNameOf(p), input: p.input ?? {} });
+        const r = toolResultBlock(p);
+        if (r) results.push(r);
+      }
+    }
+    if (!content.length) continue;
+    const n = step++;
+    turns.push({ ...(m.id ? { id: n === 0 ? m.id : `${m.id}_${n}` } : {}), role: 'assistant', content });
+    if (results.length) turns.push({ ...(m.id ? { id: `${m.id}_${n}_results` } : {}), role: 'user', content: results });
+  }
+  return turns;
+}
+

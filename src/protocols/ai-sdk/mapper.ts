@@ -1,6 +1,6 @@
 import type { FinishReason, UIMessageChunk } from 'ai';
-import type { RunStatus, Usage } from '../../contracts/common.js';
-import { TERMINAL_EVENTS, type RunEvent } from '../../contracts/events.js';
+import type { RunStatus, Usage } from '../../../contracts/common.js';
+import { TERMINAL_EVENTS, type RunEvent } from '../../../contracts/events.js';
 
 /**
  * The AI SDK v6 UI message stream mapping (SPEC §6): canonical run events →

@@ -1,6 +1,6 @@
 import { EventType, PROTOCOL_VERSION, type Event as AgUiEvent, type TokenUsage } from '@ag-ui/core';
-import type { Usage } from '../../contracts/common.js';
-import type { RunEvent } from '../../contracts/events.js';
+import type { Usage } from '../../../contracts/common.js';
+import type { RunEvent } from '../../../contracts/events.js';
 
 export type { AgUiEvent };
 
