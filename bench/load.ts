@@ -8,7 +8,12 @@ export const ROUTES = ['/v1/run', '/v1/run/stream'] as const;
 
 /** No session_id: the server starts a new session per request, so runs never queue on one thread. */
 const BODY = JSON.stringify({ prompt: 'hello' });
-const HEADERS = { 'content-type': 'application/json' };
+const HEADERS: Record<string, string> = { 'content-type': 'application/json' };
+
+/** Every request of the bench carries this key (the bare proxy ignores it). */
+export function useApiKey(key: string): void {
+  HEADERS.authorization = `Bearer ${key}`;
+}
 /** The last word of the fake's reply (fake-server.ts): present only if the whole reply got through. */
 const LAST_WORD = 'word50';
 

@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --json]
+// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --api-key KEY --json]
 // The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isAlive, spawnNode, stopAll, type Child } from './children.js';
-import { measure, probe, ROUTES, warmUp, type Cell } from './load.js';
+import { measure, probe, ROUTES, useApiKey, warmUp, type Cell } from './load.js';
 import { table } from './report.js';
 
-const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--json]';
+const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--json]';
 
 function parseFlags() {
   try {
@@ -20,6 +20,8 @@ function parseFlags() {
         warmup: { type: 'string', default: '10' },
         connections: { type: 'string', default: '1,50' },
         db: { type: 'string' },
+        // The server is started with this one key and every request carries it (auth is on the measured path).
+        'api-key': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -36,6 +38,8 @@ function parseFlags() {
 }
 const flags = parseFlags();
 const { duration, warmup } = flags;
+const apiKey = flags['api-key'] ?? (process.env.BENCH_API_KEY || undefined);
+if (apiKey) useApiKey(apiKey);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
         DATABASE_URL: databaseUrl,
         LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
         AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
+        ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
       },
       pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined),
     }),
@@ -102,8 +107,9 @@ async function main(): Promise<void> {
     database: databaseUrl.startsWith('sqlite:') ? 'sqlite (temp file)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
     durationS: duration,
     warmupS: warmup,
+    auth: apiKey ? 'one API key' : 'none (loopback)',
   };
-  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | ${duration} s per cell after a ${warmup} s warm-up at c=10\n`);
+  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up at c=10\n`);
   console.log(table(cells));
   if (flags.json) console.log(JSON.stringify({ meta, cells }));
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Id } from './run.js';
 
 /**
- * A2A (SPEC §7) route contracts, for the OpenAPI document. The wire types themselves
+ * A2A route contracts, for the OpenAPI document. The wire types themselves
  * are the A2A protocol's (served by `@a2a-js/sdk`: v1.0, and v0.3 for clients that send
  * no `A2A-Version` header); these schemas describe the envelopes, not every A2A type.
  */

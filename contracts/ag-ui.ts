@@ -3,7 +3,7 @@ import { Cursor, Limit, NextCursor } from './pagination.js';
 import { Id } from './run.js';
 
 /**
- * AG-UI (`@ag-ui/core` 1.x, protocol 1.0) contracts (SPEC §5). They mirror the
+ * AG-UI (`@ag-ui/core` 1.x, protocol 1.0) contracts. They mirror the
  * protocol's own schemas (objects stay open: the protocol adds fields over time)
  * plus this server's rules: non-blank, printable ids and at least one message.
  * The wire events themselves are `@ag-ui/core`'s; `AgUiEvent` below documents the
@@ -16,7 +16,7 @@ const AgUiId = (what: string) =>
     .string({ error: `${what} must be a string` })
     .refine((s) => s.trim().length > 0, { message: `${what} must not be blank`, abort: true })
     .pipe(Id)
-    .describe(`${what}: 1-200 characters of letters, digits and . _ : @ -`);
+    .describe(`${what}: 1-200 characters of letters, digits and . _ : - (not . or ..)`);
 
 const Metadata = z.record(z.string(), z.unknown()).describe('Extra information, open by key');
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Id } from './run.js';
 
 /**
- * AI SDK v6 (`ai` 6.x, `useChat` + `DefaultChatTransport`) request contracts (SPEC §6).
+ * AI SDK v6 (`ai` 6.x, `useChat` + `DefaultChatTransport`) request contracts.
  * The wire types of the stream itself are the `ai` package's own (`UIMessageChunk`);
  * these schemas describe what the server accepts and are referenced by the OpenAPI document.
  */

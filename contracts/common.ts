@@ -1,9 +1,24 @@
 import { z } from 'zod';
 
+/**
+ * The one id grammar (threads, runs, agents, chats, A2A contexts…): ids name rows in URLs
+ * and SQL, so they are printable, bounded and never a path segment such as `.` or `..`
+ * (a thread so named could be created but not addressed by the REST routes).
+ */
+export const Id = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may contain only letters, digits and . _ : -')
+  .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."');
+
 /** One error body for every route (REST, tRPC over HTTP, hand-mounted SSE). */
 export const ErrorCode = z.enum([
   'bad_request',
+  'unauthorized',
+  'forbidden',
   'not_found',
+  'request_timeout',
   'conflict',
   'payload_too_large',
   'unsupported_media_type',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { RunStatus, ToolCall, Usage } from './common.js';
 
 /**
- * Canonical run events (SPEC §2). Every protocol is a pure mapping from these.
+ * Canonical run events. Every protocol is a pure mapping from these.
  * `seq` numbers events 1, 2, … per run; it is carried beside the event, not inside.
  */
 const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>

@@ -1,16 +1,12 @@
 import { z } from 'zod';
-import { ToolCall, Usage } from './common.js';
+import { Id, ToolCall, Usage } from './common.js';
 
-/** Ids name threads in URLs and SQL; keep them printable and bounded. */
-export const Id = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -');
+/** The one id grammar lives in common.ts; re-exported here for existing importers. */
+export { Id };
 
 export const DEFAULT_TIMEOUT_MS = 3_600_000;
 
-/** Body of POST /v1/run and POST /v1/run/stream (seed 000). */
+/** Body of POST /v1/run and POST /v1/run/stream. */
 export const RunRequest = z
   .strictObject({
     prompt: z.string({ error: 'prompt must be a string' }).refine((s) => s.trim().length > 0, 'prompt must not be blank'),

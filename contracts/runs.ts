@@ -18,6 +18,7 @@ export const Run = z
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     pending: PendingInputs.nullable().describe('While `waiting`: the approvals and client tool results the run needs'),
     timeout_ms: z.number().int(),
+    owner: z.string().nullable().describe("The principal the run's thread belongs to (null: stored before access control)"),
     created_at: Timestamp,
     started_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
@@ -38,6 +39,7 @@ export const ListRunsInput = z.strictObject({
   origin: z.string().min(1).max(50).optional(),
   created_after: z.iso.datetime({ offset: true }).optional().describe('Only runs created at or after this time'),
   created_before: z.iso.datetime({ offset: true }).optional().describe('Only runs created before this time'),
+  owner: z.string().min(1).max(200).optional().describe('Admins only: runs of this principal (others always see only their own)'),
 });
 export type ListRunsInput = z.infer<typeof ListRunsInput>;
 
@@ -64,7 +66,12 @@ export const StartRunInput = StartRunRequest.extend({ lastEventId: z.string().op
 export type StartRunInput = z.infer<typeof StartRunInput>;
 
 export const CancelRunResult = z
-  .object({ run_id: z.string(), status: z.literal('cancelling').describe('The run ends with status `cancelled`') })
+  .object({
+    run_id: z.string(),
+    status: z
+      .enum(['cancelling', 'cancelled'])
+      .describe('`cancelling`: the run was queued or running and ends with status `cancelled`; `cancelled`: it was waiting for input and has ended'),
+  })
   .meta({ id: 'CancelRunResult' });
 
 const Reason = z.string().max(2000);

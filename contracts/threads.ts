@@ -11,6 +11,7 @@ export const Thread = z
     title: z.string().nullable(),
     metadata: z.record(z.string(), z.unknown()).describe('Free-form keys set with PATCH …/metadata'),
     state: z.unknown().describe('Shared state (AG-UI), null when none'),
+    owner: z.string().nullable().describe('The principal the thread belongs to: an API key name, `user:<sub>`, or `local` without auth (null: stored before access control)'),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -22,6 +23,7 @@ export const ThreadSummary = z
     id: z.string(),
     agent_id: z.string(),
     title: z.string().nullable(),
+    owner: z.string().nullable(),
     created_at: Timestamp,
     updated_at: Timestamp,
     message_count: z.number().int().nonnegative(),
@@ -64,6 +66,7 @@ export const ListThreadsInput = z.strictObject({
   limit: Limit,
   cursor: Cursor.optional(),
   agent_id: Id.optional().describe('Only threads of this agent'),
+  owner: z.string().min(1).max(200).optional().describe('Admins only: threads of this principal (others always see only their own)'),
 });
 export type ListThreadsInput = z.infer<typeof ListThreadsInput>;
 

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -33,6 +36,38 @@ export interface Config {
   mcpStartTimeoutMs: number;
   logLevel: string;
   production: boolean;
+  /** Who may call the API (src/auth). */
+  auth: AuthConfig;
+  /** `AGENTSDK_CORS_ORIGINS`: browser origins allowed cross-origin (exact, `https://*.domain`, or `*`); empty = no CORS headers. */
+  corsOrigins: string[];
+  /** `AGENTSDK_ALLOWED_HOSTS`: Host names trusted for URLs we hand out and for browser requests without credentials (default: loopback names + the listen address). */
+  allowedHosts: string[];
+}
+
+/** One API key as the server keeps it: never the key itself, only its SHA-256. */
+export interface ApiKeyConfig {
+  /** The principal id. */
+  name: string;
+  /** Hex SHA-256 of the key. */
+  sha256: string;
+  admin: boolean;
+}
+
+export interface AuthConfig {
+  /** `AGENTSDK_AUTH=none`: no authentication for anyone (loud warning at start-up). */
+  disabled: boolean;
+  /** `AGENTSDK_API_KEYS` (admin keys) and `AGENTSDK_API_KEYS_FILE` entries. */
+  apiKeys: ApiKeyConfig[];
+  jwt?: {
+    /** `AGENTSDK_JWT_JWKS_URL`: asymmetric tokens (RS/PS/ES/EdDSA) checked against this key set. */
+    jwksUrl?: string;
+    /** `AGENTSDK_JWT_SECRET`: HS256 tokens (for development). */
+    secret?: string;
+    issuer?: string;
+    audience?: string;
+  };
+  /** `AGENTSDK_STREAM_TOKEN_SECRET`: HMAC key of stream tokens; default: random per start (set it when several instances share a load balancer). */
+  streamTokenSecret?: string;
 }
 
 export const DEFAULT_MODEL = 'claude-sonnet-5-5';
@@ -127,6 +162,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   const shell = (env.AGENTSDK_SHELL ?? '').trim().toLowerCase();
   if (!['', 'on', 'off', 'true', 'false', '1', '0'].includes(shell)) problems.push(`AGENTSDK_SHELL "${env.AGENTSDK_SHELL}" must be on or off`);
 
+  const auth = loadAuth(env, problems);
+
+  const corsOrigins = list(env.AGENTSDK_CORS_ORIGINS).map((o) => o.replace(/\/+$/, ''));
+  for (const o of corsOrigins) {
+    if (!isCorsEntry(o)) problems.push(`AGENTSDK_CORS_ORIGINS entry "${o}" must be an origin (https://app.example.com), a pattern (https://*.example.com, *.example.com) or *`);
+  }
+
+  const explicitHosts = list(env.AGENTSDK_ALLOWED_HOSTS).map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'));
+  for (const h of explicitHosts) {
+    if (!isAllowEntry(h) || h.includes('/')) problems.push(`AGENTSDK_ALLOWED_HOSTS entry "${h}" must be a host name, *.domain or an IP address (no scheme or port)`);
+  }
+
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL "${logLevel}" must be one of ${[...LOG_LEVELS].join(', ')}`);
 
@@ -152,9 +199,118 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     mcpStartTimeoutMs: int('AGENTSDK_MCP_START_TIMEOUT_MS', 20_000, 1),
     logLevel,
     production: env.NODE_ENV === 'production',
+    auth,
+    corsOrigins,
+    allowedHosts: explicitHosts.length ? explicitHosts : defaultAllowedHosts(host),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+
+/** Keys shorter than this are guessable; refuse them rather than run with them. */
+const MIN_API_KEY_LENGTH = 16;
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+
+function loadAuth(env: NodeJS.ProcessEnv, problems: string[]): AuthConfig {
+  const mode = (env.AGENTSDK_AUTH ?? '').trim().toLowerCase();
+  if (mode !== '' && mode !== 'none') problems.push(`AGENTSDK_AUTH "${env.AGENTSDK_AUTH}" must be none or unset`);
+  const apiKeys: ApiKeyConfig[] = [];
+  for (const key of list(env.AGENTSDK_API_KEYS)) {
+    if (key.length < MIN_API_KEY_LENGTH || /\s/.test(key)) {
+      // Never echo the key itself.
+      problems.push(`AGENTSDK_API_KEYS: key #${apiKeys.length + 1} must be at least ${MIN_API_KEY_LENGTH} characters without spaces`);
+      continue;
+    }
+    const sha256 = createHash('sha256').update(key).digest('hex');
+    apiKeys.push({ name: `key_${sha256.slice(0, 8)}`, sha256, admin: true });
+  }
+  const file = env.AGENTSDK_API_KEYS_FILE?.trim();
+  if (file) apiKeys.push(...readKeysFile(file, problems));
+  const names = new Set<string>();
+  const hashes = new Set<string>();
+  for (const k of apiKeys) {
+    if (names.has(k.name)) problems.push(`API key name "${k.name}" is used twice`);
+    if (hashes.has(k.sha256)) problems.push(`API key "${k.name}": the same key is configured twice`);
+    names.add(k.name);
+    hashes.add(k.sha256);
+  }
+
+  const jwksUrl = env.AGENTSDK_JWT_JWKS_URL?.trim() || undefined;
+  if (jwksUrl && !isHttpUrl(jwksUrl)) problems.push(`AGENTSDK_JWT_JWKS_URL "${jwksUrl}" must be an http(s) URL`);
+  const secret = env.AGENTSDK_JWT_SECRET || undefined;
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) problems.push('AGENTSDK_JWT_SECRET must be at least 32 bytes (HS256 key)');
+  const issuer = env.AGENTSDK_JWT_ISSUER?.trim() || undefined;
+  const audience = env.AGENTSDK_JWT_AUDIENCE?.trim() || undefined;
+  if ((issuer || audience) && !jwksUrl && !secret) problems.push('AGENTSDK_JWT_ISSUER / AGENTSDK_JWT_AUDIENCE need AGENTSDK_JWT_JWKS_URL or AGENTSDK_JWT_SECRET');
+  const streamTokenSecret = env.AGENTSDK_STREAM_TOKEN_SECRET || undefined;
+  if (streamTokenSecret !== undefined && Buffer.byteLength(streamTokenSecret) < 32) problems.push('AGENTSDK_STREAM_TOKEN_SECRET must be at least 32 bytes');
+  if (streamTokenSecret !== undefined && streamTokenSecret === secret) problems.push('AGENTSDK_STREAM_TOKEN_SECRET must differ from AGENTSDK_JWT_SECRET');
+
+  const disabled = mode === 'none';
+  if (disabled && (apiKeys.length || jwksUrl || secret)) problems.push('AGENTSDK_AUTH=none contradicts the configured API keys / JWT settings: remove one or the other');
+  return { disabled, apiKeys, jwt: jwksUrl || secret ? { jwksUrl, secret, issuer, audience } : undefined, streamTokenSecret };
+}
+
+/** `[{ name, sha256, admin }]` (or `{ keys: [...] }`): hashes only, so the file is no secret. */
+function readKeysFile(file: string, problems: string[]): ApiKeyConfig[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    problems.push(`AGENTSDK_API_KEYS_FILE "${file}": ${(err as Error).message}`);
+    return [];
+  }
+  const entries = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(entries)) {
+    problems.push(`AGENTSDK_API_KEYS_FILE "${file}" must hold an array of { "name", "sha256", "admin" }`);
+    return [];
+  }
+  const out: ApiKeyConfig[] = [];
+  entries.forEach((e: Record<string, unknown>, i) => {
+    const at = `AGENTSDK_API_KEYS_FILE entry #${i + 1}`;
+    if (typeof e !== 'object' || e === null) return void problems.push(`${at} must be an object`);
+    const unknown = Object.keys(e).filter((k) => !['name', 'sha256', 'admin'].includes(k));
+    // A "key" field would mean the plaintext key sits in the file: refuse it.
+    if (unknown.length) return void problems.push(`${at}: unknown field(s) ${unknown.join(', ')} (only name, sha256, admin; never the key itself)`);
+    const { name, sha256, admin } = e;
+    if (typeof name !== 'string' || !KEY_NAME.test(name) || name.startsWith('key_') || name === 'local' || name === 'anonymous') {
+      return void problems.push(`${at}: name must match ${KEY_NAME} and not be "local", "anonymous" or start with "key_"`);
+    }
+    if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) return void problems.push(`${at} ("${name}"): sha256 must be 64 hex digits`);
+    if (admin !== undefined && typeof admin !== 'boolean') return void problems.push(`${at} ("${name}"): admin must be true or false`);
+    out.push({ name, sha256: sha256.toLowerCase(), admin: admin === true });
+  });
+  return out;
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const u = new URL(raw);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function isCorsEntry(o: string): boolean {
+  if (o === '*') return true;
+  const m = /^(?:(https?):\/\/)?(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/i.exec(o);
+  // Exact origins need their scheme; patterns may leave it out (https then).
+  return m !== null && (m[1] !== undefined || m[2] !== undefined);
+}
+
+/** Loopback names, and the listen address (every local address when it listens on all of them). */
+function defaultAllowedHosts(host: string): string[] {
+  const hosts = new Set(['localhost', '127.0.0.1', '::1']);
+  if (host === '0.0.0.0' || host === '::') {
+    for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) hosts.add(a.address.toLowerCase());
+    hosts.add(hostname().toLowerCase());
+  } else {
+    hosts.add(host.toLowerCase());
+  }
+  return [...hosts];
 }
 
 function isAllowEntry(entry: string): boolean {

@@ -2,7 +2,10 @@ import type { ErrorBody, ErrorCode } from '../contracts/common.js';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -53,4 +56,11 @@ export function zodIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: 
     path: i.path.map((p) => (typeof p === 'number' ? p : String(p))),
     message: i.code === 'unrecognized_keys' && i.keys ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
   }));
+}
+
+/** Zod issues (from any parse, e.g. tRPC's input parsing) → the one 400. */
+export function invalidInput(zIssues: ReadonlyArray<unknown>, what: string): AppError {
+  const issues = zodIssues(zIssues as never);
+  const summary = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  return new AppError('bad_request', `invalid ${what}: ${summary}`, { issues });
 }

@@ -4,15 +4,18 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { defaultAgents, loadAgentsFile, withMcpTools, type Agent } from './agents.js';
 import { createApp } from './app.js';
-import { Cluster } from './cluster/cluster.js';
+import { Cluster, sharedTurns } from './cluster/cluster.js';
 import { redactUrl, type Config } from './config.js';
 import { openDb } from './db/dialect.js';
+import { handleClientError } from './http/guards.js';
+import { httpLimits, httpLimitsFromEnv, setHttpLimits } from './http/limits.js';
 import { createLogger } from './logger.js';
 import { createModelClient } from './runtime/model.js';
 import { Runtime } from './runtime/runtime.js';
 import { builtinTools } from './runtime/tools/builtin.js';
 import { McpManager, mcpServersOf } from './runtime/tools/mcp.js';
 import { ToolRegistry } from './runtime/tools/registry.js';
+import { reapOrphanToolProcesses, toolProcessDir } from './runtime/tools/tool-processes.js';
 import { createStateTools } from './runtime/tools/state.js';
 import { Store } from './store/store.js';
 
@@ -26,23 +29,28 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger; agents?: Map<string, Agent> } = {}): Promise<RunningServer> {
+  // Before anything is opened: a malformed limit is a start-up error with nothing to undo.
+  setHttpLimits(httpLimitsFromEnv(process.env));
   const logger = opts.logger ?? createLogger(config.logLevel);
-  // The state tools reach the store once it is open (tools are known first: the agents file names them).
-  let storeRef: Store | undefined;
-  const builtin = builtinTools(config);
-  const tools = new ToolRegistry([...builtin.tools, ...createStateTools(() => storeRef!.threads)]);
-  const warn = (msg: string) => logger.warn(msg);
-  const agents =
-    opts.agents ??
-    (config.agentsFile
-      ? loadAgentsFile(config.agentsFile, config.model, tools.names(), { workspace: config.workspace, disabled: builtin.disabled, warn })
-      : defaultAgents(config.model));
+  // Tool processes left by a previous server process that was killed; records ours from now on.
+  reapOrphanToolProcesses(toolProcessDir(config), logger);
   const db = await openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events'));
-  storeRef = store;
-  // Lease, recovery of runs whose instance is gone, LISTEN (PostgreSQL).
+  const builtin = builtinTools(config);
+  const tools = new ToolRegistry([...builtin.tools, ...createStateTools(store.threads)]);
+  const warn = (msg: string) => logger.warn(msg);
+  let agents: Map<string, Agent>;
+  try {
+    agents =
+      opts.agents ??
+      (config.agentsFile
+        ? loadAgentsFile(config.agentsFile, config.model, tools.names(), { workspace: config.workspace, disabled: builtin.disabled, warn })
+        : defaultAgents(config.model));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const instanceId = randomUUID();
-  const cluster = await Cluster.start({ store, logger, instanceId, leaseMs: config.leaseMs });
 
   // MCP servers are connected before serving, so their tools are there from the first run.
   const mcp = new McpManager(logger, config.mcpStartTimeoutMs);
@@ -52,9 +60,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
 
   const client = createModelClient(config);
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
-  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns: cluster.turns });
-  cluster.attach(runtime);
-  const app = createApp({ config, runtime, store, logger, cluster });
+  const turns = sharedTurns(store, logger);
+  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns });
+  // Lease, recovery of runs whose instance is gone, LISTEN (PostgreSQL).
+  const cluster = await Cluster.start({ store, logger, instanceId, leaseMs: config.leaseMs, runtime, turns });
+  let draining = false;
+  if (config.auth.disabled) {
+    logger.warn('AGENTSDK_AUTH=none: AUTHENTICATION IS OFF. Every client that can reach this port is an administrator. Never do this on a shared network.');
+  } else if (!config.auth.apiKeys.length && !config.auth.jwt) {
+    logger.info('no API keys or JWT configured: only loopback clients are served (set AGENTSDK_API_KEYS to serve others)');
+  }
+  const app = createApp({ config, runtime, store, logger, cluster, isDraining: () => draining });
 
   let server: Server;
   try {
@@ -69,6 +85,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
     throw err;
   }
   server.keepAliveTimeout = 65_000;
+  // Node's own answers (malformed request, URL/headers over 16 KiB, timeouts) in the one error body.
+  server.on('clientError', handleClientError);
+  // Node's backstop for a request never completed (the body guard answers first, at the body timeout).
+  server.requestTimeout = server.headersTimeout + httpLimits().bodyTimeoutMs;
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
@@ -77,6 +97,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.shutdownGraceMs) =>
     (closing ??= (async () => {
+      draining = true;
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await runtime.shutdown(graceMs);

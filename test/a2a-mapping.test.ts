@@ -21,30 +21,18 @@ import { contentFromParts } from '../src/protocols/a2a/input.js';
 import { userMessageFromContent } from '../src/protocols/a2a/history.js';
 import { agentCard, serverCard } from '../src/protocols/a2a/card.js';
 import type { Agent } from '../src/agents.js';
+import { eventScripts } from './helpers/event-scripts.js';
 
 const ids = { taskId: 'run_1', contextId: 'thread_1' };
 const usage = { input_tokens: 1, output_tokens: 1, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
 
-/** A run that calls a tool, then answers in two text deltas. */
-const EVENTS: RunEvent[] = [
-  { type: 'run.started', run_id: 'run_1', thread_id: 'thread_1', agent_id: 'assistant' },
-  { type: 'step.started', step: 1, message_id: 'msg_a' },
-  { type: 'reasoning.start', id: 'msg_a_0' },
-  { type: 'reasoning.delta', id: 'msg_a_0', delta: 'hmm' },
-  { type: 'reasoning.end', id: 'msg_a_0' },
-  { type: 'tool.call.start', id: 'toolu_1', name: 'current_time' },
-  { type: 'tool.call.delta', id: 'toolu_1', delta: '{}' },
-  { type: 'tool.call.end', id: 'toolu_1', name: 'current_time', input: {} },
-  { type: 'step.finished', step: 1, stop_reason: 'tool_use', usage },
-  { type: 'tool.result', id: 'toolu_1', name: 'current_time', output: '{"utc":"x"}', is_error: false },
-  { type: 'step.started', step: 2, message_id: 'msg_b' },
-  { type: 'text.start', id: 'msg_b_0' },
-  { type: 'text.delta', id: 'msg_b_0', delta: 'It is ' },
-  { type: 'text.delta', id: 'msg_b_0', delta: 'noon.' },
-  { type: 'text.end', id: 'msg_b_0' },
-  { type: 'step.finished', step: 2, stop_reason: 'end_turn', usage },
-  { type: 'run.finished', status: 'completed', output: 'It is noon.', stop_reason: 'end_turn', usage, tool_calls: [] },
-];
+/** A run that reasons and calls a tool, then answers in two text deltas. */
+const EVENTS: RunEvent[] = eventScripts({ runId: 'run_1', threadId: 'thread_1', usage }).toolRun({
+  messageId: 'msg_a',
+  reasoning: ['hmm'],
+  calls: [{ id: 'toolu_1', name: 'current_time', input: {}, argDeltas: ['{}'], output: '{"utc":"x"}' }],
+  then: { messageId: 'msg_b', text: ['It is ', 'noon.'] },
+});
 
 const mapAll = (events: RunEvent[]) => {
   const m = new A2aEventMapper(ids);

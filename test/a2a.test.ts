@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Role, TaskState, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { ContentTypeNotSupportedError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { startFakeAnthropic } from './fixtures/fake-anthropic.js';
 import { artifactText, asTask, collect, message, send, textOf } from './helpers/a2a.js';
+import { dialects, testDatabase } from './helpers/databases.js';
 import { postJson, waitFor } from './helpers/http.js';
 import { startTestServer, tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
+import { words } from './helpers/text.js';
 
 const AGENTS = {
   agents: {
@@ -16,8 +18,6 @@ const AGENTS = {
     researcher: { name: 'Researcher', description: 'Finds facts.', system: 'You research.', model: 'claude-research' },
   },
 };
-
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 
 /** POST a raw JSON-RPC request (protocol-level checks the client cannot make). */
 async function rpc(url: string, body: unknown, headers: Record<string, string> = { 'A2A-Version': '1.0' }) {
@@ -32,21 +32,13 @@ async function rpc(url: string, body: unknown, headers: Record<string, string> =
   return { status: res.status, type: res.headers.get('content-type') ?? '', text, json };
 }
 
-describe('A2A with the @a2a-js/sdk client', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${dialect}]`, () => {
+  const app = useServer({ dialect, agents: AGENTS });
   let client: Client;
 
   before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url, agents: AGENTS });
-    client = await new ClientFactory().createFromUrl(server.url);
+    client = await new ClientFactory().createFromUrl(app.url);
   });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
 
   describe('agent cards', () => {
     it('resolves the server card: skills are the agents, streaming, JSON-RPC endpoint on this host, v1.0 and v0.3', async () => {
@@ -65,55 +57,55 @@ describe('A2A with the @a2a-js/sdk client', () => {
       assert.deepEqual(
         card.supportedInterfaces.map((i) => [i.url, i.protocolBinding, i.protocolVersion]),
         [
-          [`${server.url}/v1/a2a`, 'JSONRPC', '1.0'],
-          [`${server.url}/v1/a2a`, 'JSONRPC', '0.3'],
+          [`${app.url}/v1/a2a`, 'JSONRPC', '1.0'],
+          [`${app.url}/v1/a2a`, 'JSONRPC', '0.3'],
         ],
       );
       assert.equal(client.protocolVersion, '1.0');
     });
 
     it('serves a per-agent card whose endpoint runs that agent', async () => {
-      const researcher = await new ClientFactory().createFromUrl(`${server.url}/v1/a2a/agents/researcher/`);
+      const researcher = await new ClientFactory().createFromUrl(`${app.url}/v1/a2a/agents/researcher/`);
       const card = await researcher.getAgentCard();
       assert.equal(card.name, 'Researcher');
       assert.deepEqual(card.skills.map((s) => s.id), ['researcher']);
-      assert.equal(card.supportedInterfaces[0].url, `${server.url}/v1/a2a/agents/researcher`);
-      fake.enqueue({ content: [{ type: 'text', text: 'Found it.' }] });
+      assert.equal(card.supportedInterfaces[0].url, `${app.url}/v1/a2a/agents/researcher`);
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Found it.' }] });
       const task = asTask(await researcher.sendMessage(send(message('look it up'))));
       assert.equal(task.status?.state, TaskState.TASK_STATE_COMPLETED);
       assert.equal(task.metadata?.agentId, 'researcher');
-      assert.equal(fake.requests[0].body.model, 'claude-research');
-      assert.equal(fake.requests[0].body.system, 'You research.');
+      assert.equal(app.fake.requests[0].body.model, 'claude-research');
+      assert.equal(app.fake.requests[0].body.system, 'You research.');
       // A task of another agent is not visible on this agent's endpoint.
-      fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
       const other = asTask(await client.sendMessage(send(message('hi'))));
       await assert.rejects(researcher.getTask({ tenant: '', id: other.id }), (e) => e instanceof TaskNotFoundError);
     });
 
     it('answers ETag / If-None-Match with 304, gives v0.3 clients a v0.3 card, and 404 for an unknown agent', async () => {
       for (const path of ['/.well-known/agent-card.json', '/v1/a2a/.well-known/agent-card.json', '/v1/a2a/agents/assistant/.well-known/agent-card.json']) {
-        const first = await fetch(`${server.url}${path}`, { headers: { 'A2A-Version': '1.0' } });
+        const first = await fetch(`${app.url}${path}`, { headers: { 'A2A-Version': '1.0' } });
         assert.equal(first.status, 200, path);
         const etag = first.headers.get('etag');
         assert.ok(etag, 'an ETag');
         await first.arrayBuffer();
         // fetch() adds `Cache-Control: no-cache` to conditional requests unless told otherwise (curl does not).
-        const again = await fetch(`${server.url}${path}`, { headers: { 'A2A-Version': '1.0', 'If-None-Match': etag, 'Cache-Control': 'max-age=0' } });
+        const again = await fetch(`${app.url}${path}`, { headers: { 'A2A-Version': '1.0', 'If-None-Match': etag, 'Cache-Control': 'max-age=0' } });
         assert.equal(again.status, 304, path);
       }
-      const legacy = await (await fetch(`${server.url}/.well-known/agent-card.json`)).json();
-      assert.equal(legacy.url, `${server.url}/v1/a2a`);
+      const legacy = await (await fetch(`${app.url}/.well-known/agent-card.json`)).json();
+      assert.equal(legacy.url, `${app.url}/v1/a2a`);
       assert.equal(legacy.protocolVersion, '0.3');
       assert.equal(legacy.preferredTransport, 'JSONRPC');
       assert.equal(legacy.capabilities.streaming, true);
       assert.deepEqual(legacy.skills.map((s: { id: string }) => s.id), ['assistant', 'researcher']);
-      const missing = await fetch(`${server.url}/v1/a2a/agents/nobody/.well-known/agent-card.json`);
+      const missing = await fetch(`${app.url}/v1/a2a/agents/nobody/.well-known/agent-card.json`);
       assert.equal(missing.status, 404);
       assert.equal((await missing.json()).code, 'not_found');
     });
 
     it('advertises AGENTSDK_PUBLIC_URL when it is configured', async () => {
-      const other = await startTestServer({ modelUrl: fake.url, env: { AGENTSDK_PUBLIC_URL: 'https://agents.example.com/' } });
+      const other = await startTestServer({ dialect, modelUrl: app.fake.url, env: { AGENTSDK_PUBLIC_URL: 'https://agents.example.com/' } });
       try {
         const card = await (await fetch(`${other.url}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json();
         assert.equal(card.supportedInterfaces[0].url, 'https://agents.example.com/v1/a2a');
@@ -125,7 +117,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
 
   describe('messages and tasks', () => {
     it('send blocks until the task ends: completed, the answer as artifact and status message, history', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }] });
       const m = message('hi', { contextId: 'a2a-ctx-send' });
       const task = asTask(await client.sendMessage(send(m)));
       assert.equal(task.contextId, 'a2a-ctx-send');
@@ -143,15 +135,15 @@ describe('A2A with the @a2a-js/sdk client', () => {
       );
       assert.equal(task.history[0].messageId, m.messageId);
       // The task is the run, the context is the thread.
-      const run = await server.store.runs.get(task.id);
+      const run = await app.server.store.runs.get(task.id);
       assert.equal(run?.status, 'completed');
       assert.equal(run?.thread_id, 'a2a-ctx-send');
       assert.equal(run?.origin, 'a2a');
-      assert.deepEqual(fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+      assert.deepEqual(app.fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
     });
 
     it('returns at once when asked (returnImmediately), and the task completes later', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Later.' }], delayMs: 300 });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Later.' }], delayMs: 300 });
       const first = asTask(await client.sendMessage(send(message('go'), { returnImmediately: true })));
       assert.ok([TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING].includes(first.status!.state), `not ended yet (${first.status?.state})`);
       const done = await waitFor(async () => {
@@ -162,7 +154,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('streams: the task first, then working, the answer as artifact chunks, then completed; ids match the request', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: words(12) }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: words(12) }] });
       const m = message('stream please', { contextId: 'a2a-ctx-stream' });
       const events = await collect(client.sendMessageStream(send(m)));
       const first = events[0].payload;
@@ -192,7 +184,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('streams tool calls and results as working status messages', async () => {
-      fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_a2a', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'It is noon.' }] });
+      app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_a2a', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'It is noon.' }] });
       const events = await collect(client.sendMessageStream(send(message('time?'))));
       const messages = events.flatMap((e) => (e.payload?.$case === 'statusUpdate' && e.payload.value.status?.message ? [e.payload.value.status.message] : []));
       const data = messages.flatMap((m) => m.parts.flatMap((p) => (p.content?.$case === 'data' ? [p.content.value] : [])));
@@ -207,7 +199,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('get returns status, artifacts and history (historyLength limits it)', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Answer.' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Answer.' }] });
       const sent = asTask(await client.sendMessage(send(message('question'))));
       const got = await client.getTask({ tenant: '', id: sent.id });
       assert.deepEqual(got, sent);
@@ -216,13 +208,13 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('multi-turn: messages in one contextId share the thread, so the model remembers', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Nice to meet you, Ada.' }] }, { content: [{ type: 'text', text: 'Your name is Ada.' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Nice to meet you, Ada.' }] }, { content: [{ type: 'text', text: 'Your name is Ada.' }] });
       const first = asTask(await client.sendMessage(send(message('My name is Ada.', { contextId: 'a2a-memory' }))));
       const second = asTask(await client.sendMessage(send(message('What is my name?', { contextId: 'a2a-memory' }))));
       assert.notEqual(first.id, second.id, 'each message is a new task');
       assert.equal(second.contextId, 'a2a-memory');
       assert.equal(artifactText(second), 'Your name is Ada.');
-      assert.deepEqual(fake.requests[1].body.messages, [
+      assert.deepEqual(app.fake.requests[1].body.messages, [
         { role: 'user', content: [{ type: 'text', text: 'My name is Ada.' }] },
         { role: 'assistant', content: [{ type: 'text', text: 'Nice to meet you, Ada.' }] },
         { role: 'user', content: [{ type: 'text', text: 'What is my name?' }] },
@@ -230,17 +222,17 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('the server-level endpoint runs the agent named in metadata, or the context’s agent', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Researched.' }] }, { content: [{ type: 'text', text: 'Again.' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Researched.' }] }, { content: [{ type: 'text', text: 'Again.' }] });
       const t = asTask(await client.sendMessage(send(message('dig', { contextId: 'a2a-routed' }), {}, { agentId: 'researcher' })));
       assert.equal(t.metadata?.agentId, 'researcher');
-      assert.equal(fake.requests[0].body.system, 'You research.');
+      assert.equal(app.fake.requests[0].body.system, 'You research.');
       const again = asTask(await client.sendMessage(send(message('more', { contextId: 'a2a-routed' }))));
       assert.equal(again.metadata?.agentId, 'researcher', 'the context keeps its agent');
       await assert.rejects(client.sendMessage(send(message('x'), {}, { agentId: 'nobody' })), (e) => e instanceof RequestMalformedError && /nobody/.test(e.message));
     });
 
     it('a model failure is a failed task with the error as status message', async () => {
-      fake.enqueue({ error: { status: 500, type: 'api_error', message: 'boom' } });
+      app.fake.enqueue({ error: { status: 500, type: 'api_error', message: 'boom' } });
       const task = asTask(await client.sendMessage(send(message('fail'))));
       assert.equal(task.status?.state, TaskState.TASK_STATE_FAILED);
       assert.match(textOf(task.status?.message?.parts), /boom/);
@@ -249,22 +241,24 @@ describe('A2A with the @a2a-js/sdk client', () => {
   });
 
   describe('cancel and resubscribe', () => {
-    it('cancel ends a running task (the run is cancelled); cancelling again returns it; an ended task is not cancelable', async () => {
-      fake.enqueue({ hang: true });
+    it('cancel ends a running task (the run is cancelled); a task that has ended, canceled included, is not cancelable', async () => {
+      app.fake.enqueue({ hang: true });
       const started = asTask(await client.sendMessage(send(message('hang'), { returnImmediately: true })));
-      await waitFor(() => fake.inflight() > 0, 5000, 'the model call');
+      await waitFor(() => app.fake.inflight() > 0, 5000, 'the model call');
       const cancelled = await client.cancelTask({ tenant: '', id: started.id, metadata: undefined });
       assert.equal(cancelled.status?.state, TaskState.TASK_STATE_CANCELED);
-      assert.equal((await server.store.runs.get(started.id))?.status, 'cancelled');
-      assert.equal((await client.cancelTask({ tenant: '', id: started.id, metadata: undefined })).status?.state, TaskState.TASK_STATE_CANCELED);
+      assert.equal((await app.server.store.runs.get(started.id))?.status, 'cancelled');
+      // A canceled task is terminal: cancelling it again is TaskNotCancelable (it stays canceled).
+      await assert.rejects(client.cancelTask({ tenant: '', id: started.id, metadata: undefined }), (e) => e instanceof TaskNotCancelableError);
+      assert.equal((await client.getTask({ tenant: '', id: started.id })).status?.state, TaskState.TASK_STATE_CANCELED);
 
-      fake.enqueue({ content: [{ type: 'text', text: 'done' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'done' }] });
       const finished = asTask(await client.sendMessage(send(message('quick'))));
       await assert.rejects(client.cancelTask({ tenant: '', id: finished.id, metadata: undefined }), (e) => e instanceof TaskNotCancelableError);
     });
 
     it('a streaming client sees the cancellation as the final status', async () => {
-      fake.enqueue({ hang: true });
+      app.fake.enqueue({ hang: true });
       const events: StreamResponse[] = [];
       for await (const e of client.sendMessageStream(send(message('hang on')))) {
         events.push(e);
@@ -278,7 +272,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('resubscribe mid-run: the task so far, then the rest live, with nothing lost or repeated', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: words(30) }], chunkDelayMs: 15 });
+      app.fake.enqueue({ content: [{ type: 'text', text: words(30) }], chunkDelayMs: 15 });
       const stream = client.sendMessageStream(send(message('long answer')))[Symbol.asyncIterator]();
       const seen: StreamResponse[] = [];
       while (seen.filter((e) => e.payload?.$case === 'artifactUpdate').length < 5) seen.push((await stream.next()).value as StreamResponse);
@@ -303,7 +297,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('resubscribing to an ended task is refused as the protocol says', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'over' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'over' }] });
       const t = asTask(await client.sendMessage(send(message('end'))));
       await assert.rejects(collect(client.resubscribeTask({ tenant: '', id: t.id })), (e) => e instanceof UnsupportedOperationError);
     });
@@ -318,12 +312,13 @@ describe('A2A with the @a2a-js/sdk client', () => {
 
   describe('tasks are runs', () => {
     it('a run started over another protocol is a task; a waiting run is input-required and can be cancelled', async () => {
-      fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_client', name: 'ask_user', input: { question: 'Which city?' } }] });
-      const run = await server.runtime.start({
+      app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_client', name: 'ask_user', input: { question: 'Which city?' } }] });
+      const run = await app.server.runtime.start({
         agentId: 'assistant',
         prompt: 'weather?',
         clientTools: [{ name: 'ask_user', input_schema: { type: 'object' } }],
         origin: 'test',
+        access: { id: 'local', admin: true },
       });
       await run.done;
       const task = await client.getTask({ tenant: '', id: run.runId });
@@ -335,12 +330,12 @@ describe('A2A with the @a2a-js/sdk client', () => {
       await assert.rejects(client.sendMessage(send(message('Paris', { taskId: run.runId }))), (e) => e instanceof UnsupportedOperationError);
       const cancelled = await client.cancelTask({ tenant: '', id: run.runId, metadata: undefined });
       assert.equal(cancelled.status?.state, TaskState.TASK_STATE_CANCELED);
-      assert.equal((await server.store.runs.get(run.runId))?.status, 'cancelled');
+      assert.equal((await app.server.store.runs.get(run.runId))?.status, 'cancelled');
     });
 
     it('a lean /v1/run result reads back as a completed task', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Lean answer.' }] });
-      const { body } = await postJson(`${server.url}/v1/run`, { prompt: 'lean', session_id: 'lean-thread' });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Lean answer.' }] });
+      const { body } = await postJson(`${app.url}/v1/run`, { prompt: 'lean', session_id: 'lean-thread' });
       const task = await client.getTask({ tenant: '', id: body.run_id });
       assert.equal(task.contextId, 'lean-thread');
       assert.equal(task.status?.state, TaskState.TASK_STATE_COMPLETED);
@@ -349,7 +344,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('ListTasks filters by context', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'one' }] }, { content: [{ type: 'text', text: 'two' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'one' }] }, { content: [{ type: 'text', text: 'two' }] });
       await client.sendMessage(send(message('1', { contextId: 'a2a-list' })));
       await client.sendMessage(send(message('2', { contextId: 'a2a-list' })));
       const page = await client.listTasks({ tenant: '', contextId: 'a2a-list', status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 1, pageToken: '', statusTimestampAfter: undefined });
@@ -366,7 +361,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
     it('bad input is invalid params: no content, a reused messageId, an agent-role message, a bad contextId', async () => {
       const empty = message('   ');
       await assert.rejects(client.sendMessage(send(empty)), (e) => e instanceof RequestMalformedError);
-      fake.enqueue({ content: [{ type: 'text', text: 'ok' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }] });
       const m = message('once');
       await client.sendMessage(send(m));
       await assert.rejects(client.sendMessage(send(m)), (e) => e instanceof RequestMalformedError && /already used/.test(e.message));
@@ -374,11 +369,11 @@ describe('A2A with the @a2a-js/sdk client', () => {
       await assert.rejects(client.sendMessage(send(message('x', { contextId: 'has spaces' }))), (e) => e instanceof RequestMalformedError);
       const file = { ...message('x'), parts: [{ content: { $case: 'raw' as const, value: Buffer.from('zip') }, metadata: undefined, filename: 'a.zip', mediaType: 'application/zip' }] };
       await assert.rejects(client.sendMessage(send(file)), (e) => e instanceof ContentTypeNotSupportedError);
-      assert.equal(fake.requests.length, 1, 'nothing bad reached the model');
+      assert.equal(app.fake.requests.length, 1, 'nothing bad reached the model');
     });
 
     it('raw JSON-RPC: parse error, method not found, invalid params, not found; JSON, never HTML or 500', async () => {
-      const url = `${server.url}/v1/a2a`;
+      const url = `${app.url}/v1/a2a`;
       const parse = await rpc(url, '{"jsonrpc":"2.0",');
       assert.equal(parse.status, 200);
       assert.equal(parse.json.error.code, -32700);
@@ -397,7 +392,7 @@ describe('A2A with the @a2a-js/sdk client', () => {
       const get = await fetch(url);
       assert.equal(get.status, 404);
       assert.match(get.headers.get('content-type') ?? '', /json/);
-      const unknownAgent = await rpc(`${server.url}/v1/a2a/agents/nobody`, { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } });
+      const unknownAgent = await rpc(`${app.url}/v1/a2a/agents/nobody`, { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } });
       assert.equal(unknownAgent.status, 404);
       for (const r of [parse, method, params, notFound, legacyNotFound, wrongType, tooBig]) {
         assert.match(r.type, /application\/json/);
@@ -406,9 +401,9 @@ describe('A2A with the @a2a-js/sdk client', () => {
     });
 
     it('v0.3 clients (no A2A-Version header) can send and stream with the v0.3 method names and shapes', async () => {
-      fake.enqueue({ content: [{ type: 'text', text: 'Legacy hello.' }] });
+      app.fake.enqueue({ content: [{ type: 'text', text: 'Legacy hello.' }] });
       const res = await rpc(
-        `${server.url}/v1/a2a`,
+        `${app.url}/v1/a2a`,
         { jsonrpc: '2.0', id: 1, method: 'message/send', params: { message: { kind: 'message', messageId: randomUUID(), role: 'user', parts: [{ kind: 'text', text: 'hi' }] }, configuration: { blocking: true } } },
         {},
       );
@@ -416,8 +411,8 @@ describe('A2A with the @a2a-js/sdk client', () => {
       assert.equal(res.json.result.status.state, 'completed');
       assert.equal(res.json.result.artifacts[0].parts[0].text, 'Legacy hello.');
 
-      fake.enqueue({ content: [{ type: 'text', text: 'one two' }] });
-      const stream = await fetch(`${server.url}/v1/a2a`, {
+      app.fake.enqueue({ content: [{ type: 'text', text: 'one two' }] });
+      const stream = await fetch(`${app.url}/v1/a2a`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 'legacy-stream', method: 'message/stream', params: { message: { kind: 'message', messageId: randomUUID(), role: 'user', parts: [{ kind: 'text', text: 'go' }] } } }),
@@ -432,11 +427,12 @@ describe('A2A with the @a2a-js/sdk client', () => {
   });
 });
 
-describe('A2A tasks survive a restart', () => {
+for (const dialect of dialects()) describe(`A2A tasks survive a restart [${dialect}]`, () => {
   it('reads the task back from storage in a new server process', async () => {
     const fake = await startFakeAnthropic();
     const tmp = tempDir();
-    const dbUrl = `sqlite:${join(tmp.dir, 'a2a.sqlite')}`;
+    const db = await testDatabase(dialect, tmp.dir);
+    const dbUrl = db.url;
     try {
       const first = await startTestServer({ modelUrl: fake.url, dbUrl });
       fake.enqueue({ content: [{ type: 'text', text: 'Remember this.' }] });
@@ -460,6 +456,7 @@ describe('A2A tasks survive a restart', () => {
       }
     } finally {
       await fake.close();
+      await db.drop();
       tmp.cleanup();
     }
   });

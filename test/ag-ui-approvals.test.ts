@@ -1,35 +1,39 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import { HttpAgent } from '@ag-ui/client';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { agUiStreamProblems, teeFetch, type Captured } from './helpers/ag-ui.js';
-import { postJson } from './helpers/http.js';
-import { startTestServer } from './helpers/server.js';
+import { dialects } from './helpers/databases.js';
+import { postJson, waitFor } from './helpers/http.js';
+import { useServer } from './helpers/setup.js';
 
 const AGENTS = { agents: { assistant: { system: 'You help.', tools: { current_time: 'ask' } } } };
 
-describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+for (const dialect of dialects()) describe(`AG-UI tool approvals (real @ag-ui/client HttpAgent) [${dialect}]`, () => {
+  const app = useServer({ dialect, agents: AGENTS });
   let url: string;
   let captured: Captured[];
+  /** The stream ends with the terminal event and the run is committed just after it: wait until the thread has no queued or running run. */
+  const settled = (threadId: string) => waitFor(async () => (await app.server.store.runs.latestActive(threadId)) === undefined, 10_000, 'the run to be stored');
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url, agents: AGENTS });
-    url = `${server.url}/v1/ag-ui/agents/assistant/runs`;
-  });
-  after(async () => {
-    await server?.stop();
-    await fake?.close();
+  before(() => {
+    url = `${app.url}/v1/ag-ui/agents/assistant/runs`;
   });
   beforeEach(() => {
-    fake.reset();
     captured = [];
   });
 
-  const newAgent = () => new HttpAgent({ url, threadId: randomUUID(), fetch: (i: string, init: RequestInit) => teeFetch(captured)(i, init) });
+  /** An HttpAgent whose runAgent() resolves once the run is stored (waiting, completed...), so the next request or read sees it. */
+  const newAgent = () => {
+    const agent = new HttpAgent({ url, threadId: randomUUID(), fetch: (i: string, init: RequestInit) => teeFetch(captured)(i, init) });
+    const runAgent = agent.runAgent.bind(agent);
+    agent.runAgent = async (...args) => {
+      const result = await runAgent(...args);
+      await settled(agent.threadId);
+      return result;
+    };
+    return agent;
+  };
   const sound = (i = captured.length - 1) => {
     const c = captured[i];
     assert.deepEqual(agUiStreamProblems(c.events, { threadId: c.body.threadId, runId: c.body.runId }), []);
@@ -38,7 +42,7 @@ describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
 
   /** First request: the model calls current_time (ask); returns the approval request the stream announced. */
   async function askForTime(agent: HttpAgent, toolCallId: string): Promise<{ approvalId: string; pending: string[] }> {
-    fake.enqueue({ content: [{ type: 'tool_use', id: toolCallId, name: 'current_time', input: {} }] });
+    app.fake.enqueue({ content: [{ type: 'tool_use', id: toolCallId, name: 'current_time', input: {} }] });
     agent.addMessage({ id: randomUUID(), role: 'user', content: 'what time is it?' });
     let pending: string[] = [];
     await agent.runAgent({}, { onRunFinishedEvent: (p) => void (pending = (p as any).outcome?.pendingToolCallIds ?? (p as any).pendingToolCallIds ?? []) });
@@ -57,11 +61,11 @@ describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
   it('approve with a tool message: the tool runs and the run goes on in the next request', async () => {
     const agent = newAgent();
     await askForTime(agent, 'toolu_ag_yes');
-    const waiting = await server.store.runs.latestWaiting(agent.threadId);
+    const waiting = await app.server.store.runs.latestWaiting(agent.threadId);
     assert.equal(waiting?.status, 'waiting');
 
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_ag_yes', content: JSON.stringify({ approved: true }) });
-    fake.enqueue({ content: [{ type: 'text', text: 'It is noon.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'It is noon.' }] });
     const { newMessages } = await agent.runAgent();
     const events = sound();
     const result = events.find((e) => e.type === 'TOOL_CALL_RESULT');
@@ -70,10 +74,10 @@ describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
     assert.equal(events.at(-1).type, 'RUN_FINISHED');
     assert.ok(newMessages.some((m) => m.role === 'assistant' && m.content === 'It is noon.'));
 
-    const seen = fake.requests[1].body.messages.at(-1).content[0];
+    const seen = app.fake.requests[1].body.messages.at(-1).content[0];
     assert.equal(seen.tool_use_id, 'toolu_ag_yes');
     assert.ok(!seen.is_error);
-    const run = await server.store.runs.get(waiting!.id);
+    const run = await app.server.store.runs.get(waiting!.id);
     assert.equal(run?.status, 'completed', 'the waiting run continued');
   });
 
@@ -81,19 +85,19 @@ describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
     const agent = newAgent();
     await askForTime(agent, 'toolu_ag_no');
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_ag_no', content: 'deny: not now' });
-    fake.enqueue({ content: [{ type: 'text', text: 'Okay.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Okay.' }] });
     await agent.runAgent();
     const events = sound();
     assert.equal(events.find((e) => e.type === 'TOOL_CALL_RESULT').content, 'The user denied this tool call: not now');
-    const seen = fake.requests[1].body.messages.at(-1).content[0];
+    const seen = app.fake.requests[1].body.messages.at(-1).content[0];
     assert.deepEqual([seen.tool_use_id, seen.is_error, seen.content], ['toolu_ag_no', true, 'The user denied this tool call: not now']);
 
     // The conversation goes on normally afterwards (the decision message is not taken again).
     agent.addMessage({ id: randomUUID(), role: 'user', content: 'thanks' });
-    fake.enqueue({ content: [{ type: 'text', text: 'Welcome.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Welcome.' }] });
     await agent.runAgent();
     sound();
-    const last = fake.requests[2].body.messages;
+    const last = app.fake.requests[2].body.messages;
     assert.equal(last.filter((m: any) => m.role === 'user' && m.content.some((b: any) => b.type === 'tool_result')).length, 1, 'one tool result for the call');
   });
 
@@ -111,7 +115,7 @@ describe('AG-UI tool approvals (real @ag-ui/client HttpAgent)', () => {
     });
     assert.equal(res.status, 400);
     assert.match(res.body.error, /approved/);
-    const waiting = await server.store.runs.latestWaiting(agent.threadId);
+    const waiting = await app.server.store.runs.latestWaiting(agent.threadId);
     assert.equal(waiting?.status, 'waiting');
     assert.ok(waiting!.pending!.approvals.every((a) => !a.decision));
   });

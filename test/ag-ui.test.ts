@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import { HttpAgent, type AgentSubscriber, type Message, type Tool } from '@ag-ui/client';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { agUiStreamProblems, teeFetch, type Captured } from './helpers/ag-ui.js';
+import { dialects } from './helpers/databases.js';
 import { postJson, sseFrames, waitFor } from './helpers/http.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 
 const changeBackground: Tool = {
@@ -15,31 +15,37 @@ const changeBackground: Tool = {
 };
 const notify: Tool = { name: 'notify', description: 'Shows a notification.', parameters: { type: 'object', properties: { text: { type: 'string' } } } };
 
-describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+for (const dialect of dialects()) describe(`AG-UI (real @ag-ui/client HttpAgent) [${dialect}]`, () => {
+  const app = useServer({ dialect, env: { AGENTSDK_SSE_PING_MS: '50' } });
   let url: string;
   /** Every AG-UI request of the current test, raw stream included. */
   let captured: Captured[];
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url, env: { AGENTSDK_SSE_PING_MS: '50' } });
-    url = `${server.url}/v1/ag-ui/agents/assistant/runs`;
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
+  before(() => {
+    url = `${app.url}/v1/ag-ui/agents/assistant/runs`;
   });
   beforeEach(() => {
-    fake.reset();
     captured = [];
   });
 
   const tee = (input: string, init: RequestInit) => teeFetch(captured)(input, init);
 
-  const newAgent = (threadId = randomUUID(), opts: { initialState?: unknown; messages?: Message[] } = {}) =>
-    new HttpAgent({ url, threadId, fetch: tee, initialState: opts.initialState, initialMessages: opts.messages });
+  /**
+   * The stream ends with the terminal event and the run's last turn and status are committed just
+   * after it: wait until the thread has no queued or running run.
+   */
+  const settled = (threadId: string) => waitFor(async () => (await app.server.store.runs.latestActive(threadId)) === undefined, 10_000, 'the run to be stored');
+  /** An HttpAgent whose runAgent() resolves once the run is stored, so the next request or read sees it. */
+  const newAgent = (threadId = randomUUID(), opts: { initialState?: unknown; messages?: Message[] } = {}) => {
+    const agent = new HttpAgent({ url, threadId, fetch: tee, initialState: opts.initialState, initialMessages: opts.messages });
+    const runAgent = agent.runAgent.bind(agent);
+    agent.runAgent = async (...args) => {
+      const result = await runAgent(...args);
+      await settled(threadId);
+      return result;
+    };
+    return agent;
+  };
   const say = (agent: HttpAgent, text: string) => agent.addMessage({ id: randomUUID(), role: 'user', content: text });
 
   /** The stream of request `i` is sound, and its frames are exactly `data: <json>\n\n`. */
@@ -54,7 +60,7 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
   const types = (events: any[]) => events.map((e) => e.type);
 
   it('streams a text reply that HttpAgent assembles, with the request ids and run id', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }], usage: { input_tokens: 12, output_tokens: 4 } });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }], usage: { input_tokens: 12, output_tokens: 4 } });
     const agent = newAgent();
     say(agent, 'hi');
     const runId = randomUUID();
@@ -72,17 +78,17 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     // The request's runId is the run's id; the reply is stored under the streamed message id.
     // The run row is final just after the terminal event is sent.
     const run = await waitFor(async () => {
-      const r = await server.store.runs.get(runId);
+      const r = await app.server.store.runs.get(runId);
       return r?.status === 'completed' && r;
     });
     assert.equal(run.origin, 'ag-ui');
-    const stored = await server.store.messages.list(agent.threadId);
+    const stored = await app.server.store.messages.list(agent.threadId);
     assert.deepEqual(stored.map((m) => [m.id, m.role]), agent.messages.map((m) => [m.id, m.role]));
-    assert.deepEqual(fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    assert.deepEqual(app.fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
   });
 
   it('runs a server tool: the call, its result and the answer reach the client', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_time', name: 'current_time', input: { timezone: 'Europe/Paris' } }] },
       { content: [{ type: 'text', text: 'It is noon.' }] },
     );
@@ -109,7 +115,7 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
   });
 
   it('frontend tool round trip over two requests: waiting → role "tool" result → the model sees it', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Sure.' }, { type: 'tool_use', id: 'toolu_bg', name: 'change_background', input: { color: 'red' } }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Sure.' }, { type: 'tool_use', id: 'toolu_bg', name: 'change_background', input: { color: 'red' } }] });
     const agent = newAgent();
     say(agent, 'make it red');
     let finished: any;
@@ -125,16 +131,16 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     assert.deepEqual(toolCalls, [['change_background', { color: 'red' }]]);
     assert.ok(!captured[0].events.some((e) => e.type === 'TOOL_CALL_RESULT'), 'the server does not run frontend tools');
     // The model was offered the frontend tool, with its schema.
-    const offered = fake.requests[0].body.tools.find((t: any) => t.name === 'change_background');
+    const offered = app.fake.requests[0].body.tools.find((t: any) => t.name === 'change_background');
     assert.deepEqual(offered, { name: 'change_background', description: changeBackground.description, input_schema: changeBackground.parameters });
-    await waitFor(async () => (await server.store.runs.get(captured[0].body.runId))?.status === 'waiting', 5000, 'the run to be stored as waiting');
+    await waitFor(async () => (await app.server.store.runs.get(captured[0].body.runId))?.status === 'waiting', 5000, 'the run to be stored as waiting');
 
     // The front end runs the tool and sends its result with the whole history.
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_bg', content: 'background is red' });
-    fake.enqueue({ content: [{ type: 'text', text: 'Done, it is red now.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Done, it is red now.' }] });
     await agent.runAgent({ tools: [changeBackground] });
     assertSound();
-    assert.deepEqual(fake.requests[1].body.messages, [
+    assert.deepEqual(app.fake.requests[1].body.messages, [
       { role: 'user', content: [{ type: 'text', text: 'make it red' }] },
       { role: 'assistant', content: [{ type: 'text', text: 'Sure.' }, { type: 'tool_use', id: 'toolu_bg', name: 'change_background', input: { color: 'red' } }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_bg', content: 'background is red' }] },
@@ -143,21 +149,21 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
 
     // A third turn: the whole history is sent again and nothing is duplicated.
     say(agent, 'thanks');
-    fake.enqueue({ content: [{ type: 'text', text: 'You are welcome.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'You are welcome.' }] });
     await agent.runAgent({ tools: [changeBackground] });
     assertSound();
-    const sent = fake.requests[2].body.messages;
+    const sent = app.fake.requests[2].body.messages;
     assert.equal(sent.length, 5);
     assert.deepEqual(sent.slice(3), [
       { role: 'assistant', content: [{ type: 'text', text: 'Done, it is red now.' }] },
       { role: 'user', content: [{ type: 'text', text: 'thanks' }] },
     ]);
-    const stored = await server.store.messages.list(agent.threadId);
+    const stored = await app.server.store.messages.list(agent.threadId);
     assert.deepEqual(stored.map((m) => m.role), ['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
   });
 
   it('several frontend tool calls in one turn, answered together', async () => {
-    fake.enqueue({
+    app.fake.enqueue({
       content: [
         { type: 'tool_use', id: 'toolu_a', name: 'change_background', input: { color: 'blue' } },
         { type: 'tool_use', id: 'toolu_b', name: 'notify', input: { text: 'changed' } },
@@ -175,10 +181,10 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
 
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_b', content: 'shown' });
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_a', content: 'blue' });
-    fake.enqueue({ content: [{ type: 'text', text: 'All done.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'All done.' }] });
     await agent.runAgent({ tools: [changeBackground, notify] });
     assertSound();
-    const last = fake.requests[1].body.messages.at(-1);
+    const last = app.fake.requests[1].body.messages.at(-1);
     assert.equal(last.role, 'user');
     // Every call answered once, in call order.
     assert.deepEqual(last.content.map((b: any) => [b.tool_use_id, b.content]), [['toolu_a', 'blue'], ['toolu_b', 'shown'], ['toolu_c', last.content[2].content]]);
@@ -186,21 +192,21 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
   });
 
   it('an unanswered frontend call gets an error result when the user just moves on', async () => {
-    fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_x', name: 'notify', input: { text: 'hi' } }] });
+    app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_x', name: 'notify', input: { text: 'hi' } }] });
     const agent = newAgent();
     say(agent, 'notify me');
     await agent.runAgent({ tools: [notify] });
     say(agent, 'never mind');
-    fake.enqueue({ content: [{ type: 'text', text: 'OK.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'OK.' }] });
     await agent.runAgent({ tools: [notify] });
     assertSound();
-    const last = fake.requests[1].body.messages.at(-1);
+    const last = app.fake.requests[1].body.messages.at(-1);
     assert.deepEqual(last.content.map((b: any) => b.type), ['tool_result', 'text']);
     assert.equal(last.content[0].is_error, true);
   });
 
   it('shared state: STATE_SNAPSHOT at start, STATE_DELTA on change, stored, restored on the next run', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'tool_use', id: 'toolu_s', name: 'update_state', input: { patch: [{ op: 'replace', path: '/count', value: 2 }, { op: 'add', path: '/items/-', value: 'milk' }] } }] },
       { content: [{ type: 'text', text: 'Updated.' }] },
     );
@@ -215,15 +221,15 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     assert.deepEqual(delta.delta, [{ op: 'replace', path: '/count', value: 2 }, { op: 'add', path: '/items/-', value: 'milk' }]);
     // The client applied the delta; the server stored the same state.
     assert.deepEqual(agent.state, { count: 2, items: ['milk'] });
-    assert.deepEqual(await server.store.threads.getState(threadId), { count: 2, items: ['milk'] });
+    assert.deepEqual(await app.server.store.threads.getState(threadId), { count: 2, items: ['milk'] });
     // The state tools were offered because the request carried state; the result is the new state.
-    assert.deepEqual(fake.requests[0].body.tools.map((t: any) => t.name).sort(), ['current_time', 'get_state', 'update_state']);
-    assert.deepEqual(JSON.parse(fake.requests[1].body.messages.at(-1).content[0].content), { count: 2, items: ['milk'] });
+    assert.deepEqual(app.fake.requests[0].body.tools.map((t: any) => t.name).sort(), ['current_time', 'get_state', 'update_state']);
+    assert.deepEqual(JSON.parse(app.fake.requests[1].body.messages.at(-1).content[0].content), { count: 2, items: ['milk'] });
 
     // A fresh client (state {}) on the same thread gets the stored state as the first snapshot.
     const other = newAgent(threadId, { messages: agent.messages });
     say(other, 'what do I have?');
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'tool_use', id: 'toolu_g', name: 'get_state', input: {} }] },
       { content: [{ type: 'tool_use', id: 'toolu_bad', name: 'update_state', input: { patch: [{ op: 'remove', path: '/nope' }] } }] },
       { content: [{ type: 'text', text: 'Two and milk.' }] },
@@ -232,33 +238,33 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     const events2 = assertSound();
     assert.deepEqual(events2[1], { type: 'STATE_SNAPSHOT', snapshot: { count: 2, items: ['milk'] } });
     assert.deepEqual(other.state, { count: 2, items: ['milk'] });
-    assert.deepEqual(JSON.parse(fake.requests[3].body.messages.at(-1).content[0].content), { count: 2, items: ['milk'] }, 'get_state read it');
+    assert.deepEqual(JSON.parse(app.fake.requests[3].body.messages.at(-1).content[0].content), { count: 2, items: ['milk'] }, 'get_state read it');
     // A patch that does not apply is a tool error: no delta, state unchanged.
-    const bad = fake.requests[4].body.messages.at(-1).content[0];
+    const bad = app.fake.requests[4].body.messages.at(-1).content[0];
     assert.equal(bad.is_error, true);
     assert.match(bad.content, /does not apply/);
     assert.ok(!events2.some((e) => e.type === 'STATE_DELTA'));
-    assert.deepEqual(await server.store.threads.getState(threadId), { count: 2, items: ['milk'] });
+    assert.deepEqual(await app.server.store.threads.getState(threadId), { count: 2, items: ['milk'] });
   });
 
   it('a thread without state gets no snapshot and no state tools; a request state replaces the stored one', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Hi.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hi.' }] });
     const agent = newAgent();
     say(agent, 'hi');
     await agent.runAgent();
     assert.ok(!assertSound().some((e) => e.type === 'STATE_SNAPSHOT'));
-    assert.deepEqual(fake.requests[0].body.tools.map((t: any) => t.name), ['current_time']);
+    assert.deepEqual(app.fake.requests[0].body.tools.map((t: any) => t.name), ['current_time']);
 
     agent.setState({ theme: 'dark' });
     say(agent, 'again');
-    fake.enqueue({ content: [{ type: 'text', text: 'Hi again.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hi again.' }] });
     await agent.runAgent();
     assert.deepEqual(assertSound()[1], { type: 'STATE_SNAPSHOT', snapshot: { theme: 'dark' } });
-    assert.deepEqual(await server.store.threads.getState(agent.threadId), { theme: 'dark' });
+    assert.deepEqual(await app.server.store.threads.getState(agent.threadId), { theme: 'dark' });
   });
 
   it('streams reasoning, and the resent reasoning message is not stored again', async () => {
-    fake.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' }, { type: 'text', text: 'Answer.' }] });
+    app.fake.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' }, { type: 'text', text: 'Answer.' }] });
     const agent = newAgent();
     say(agent, 'think');
     const reasoning: string[] = [];
@@ -272,17 +278,17 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     assert.deepEqual(agent.messages.map((m) => m.role), ['user', 'reasoning', 'assistant']);
 
     say(agent, 'and?');
-    fake.enqueue({ content: [{ type: 'text', text: 'More.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'More.' }] });
     await agent.runAgent();
     assertSound();
     assert.ok(captured[1].body.messages.some((m: any) => m.role === 'reasoning'), 'the client sends its reasoning message back');
-    assert.deepEqual(fake.requests[1].body.messages.map((m: any) => m.role), ['user', 'assistant', 'user']);
+    assert.deepEqual(app.fake.requests[1].body.messages.map((m: any) => m.role), ['user', 'assistant', 'user']);
     // The signed thinking block kept by the server goes back to the model as it was.
-    assert.deepEqual(fake.requests[1].body.messages[1].content[0], { type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' });
+    assert.deepEqual(app.fake.requests[1].body.messages[1].content[0], { type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' });
   });
 
   it('a model error ends the stream with RUN_ERROR, seen by onRunErrorEvent', async () => {
-    fake.enqueue({ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
+    app.fake.enqueue({ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
     const agent = newAgent();
     say(agent, 'hi');
     let error: any;
@@ -292,7 +298,7 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     assert.equal(assertSound().at(-1).type, 'RUN_ERROR');
 
     // Mid-stream: the open text message and step are closed before RUN_ERROR.
-    fake.enqueue({ content: [{ type: 'text', text: 'partial answer here' }], streamError: { type: 'overloaded_error', message: 'Overloaded midway' } });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'partial answer here' }], streamError: { type: 'overloaded_error', message: 'Overloaded midway' } });
     say(agent, 'again');
     error = undefined;
     await agent.runAgent({}, { onRunErrorEvent: ({ event }) => void (error = event) });
@@ -302,18 +308,18 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
   });
 
   it('gives the model the context entries and system messages as system text', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Hi Ada.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hi Ada.' }] });
     const agent = newAgent(randomUUID(), { messages: [{ id: randomUUID(), role: 'system', content: 'Answer in one line.' }] });
     say(agent, 'who am I?');
     await agent.runAgent({ context: [{ description: 'The user name', value: 'Ada' }, { description: 'Current page', value: '/settings' }] });
     assertSound();
-    const system = fake.requests[0].body.system;
+    const system = app.fake.requests[0].body.system;
     assert.match(system, /^You are a helpful assistant\./);
     assert.match(system, /The user name: Ada/);
     assert.match(system, /Current page: \/settings/);
     assert.match(system, /Answer in one line\./);
     // System messages are not stored as turns.
-    assert.deepEqual(fake.requests[0].body.messages.map((m: any) => m.role), ['user']);
+    assert.deepEqual(app.fake.requests[0].body.messages.map((m: any) => m.role), ['user']);
   });
 
   it('answers 400 (missing/blank ids or messages) and 404 (unknown agent) with the JSON error shape, no stream', async () => {
@@ -336,14 +342,14 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
       assert.equal(typeof res.body.error, 'string', what);
       assert.ok(res.body.issues.some((i: any) => i.path[0] === field), `${what}: ${JSON.stringify(res.body.issues)}`);
     }
-    const nf = await postJson(`${server.url}/v1/ag-ui/agents/nobody/runs`, ok);
+    const nf = await postJson(`${app.url}/v1/ag-ui/agents/nobody/runs`, ok);
     assert.equal(nf.status, 404);
     assert.equal(nf.body.code, 'not_found');
-    assert.equal(fake.requests.length, 0, 'no run started');
-    assert.equal(await server.store.threads.get('t-400'), undefined);
+    assert.equal(app.fake.requests.length, 0, 'no run started');
+    assert.equal(await app.server.store.threads.get('t-400'), undefined);
 
     // The real client surfaces the status.
-    const agent = new HttpAgent({ url: `${server.url}/v1/ag-ui/agents/nobody/runs`, threadId: randomUUID() });
+    const agent = new HttpAgent({ url: `${app.url}/v1/ag-ui/agents/nobody/runs`, threadId: randomUUID() });
     say(agent, 'hi');
     const origError = console.error;
     console.error = () => {};
@@ -355,23 +361,24 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
   });
 
   it('answers 409 for a reused runId, and 400 when nothing is new', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'one' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'one' }] });
     const body = { threadId: randomUUID(), runId: randomUUID(), messages: [{ id: randomUUID(), role: 'user', content: 'hi' }] };
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const frames = [];
     for await (const f of sseFrames(res.body!)) frames.push(f);
     assert.equal(frames.at(-1)?.json.type, 'RUN_FINISHED');
+    await settled(body.threadId);
     const again = await postJson(url, { ...body, messages: [...body.messages, { id: randomUUID(), role: 'user', content: 'more' }] });
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'conflict');
     const nothing = await postJson(url, { ...body, runId: randomUUID() });
     assert.equal(nothing.status, 400);
     assert.match(nothing.body.error, /nothing to answer/);
-    assert.equal(fake.requests.length, 1);
+    assert.equal(app.fake.requests.length, 1);
   });
 
   it('GET /v1/ag-ui/threads/:id/messages restores the conversation the client saw, paginated', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'text', text: 'Let me see.' }, { type: 'tool_use', id: 'toolu_t', name: 'current_time', input: {} }] },
       { content: [{ type: 'tool_use', id: 'toolu_n', name: 'notify', input: { text: 'x' } }] },
     );
@@ -379,10 +386,10 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     say(agent, 'time and notify');
     await agent.runAgent({ tools: [notify] });
     agent.addMessage({ id: randomUUID(), role: 'tool', toolCallId: 'toolu_n', content: 'notified' });
-    fake.enqueue({ content: [{ type: 'text', text: 'Done.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Done.' }] });
     await agent.runAgent({ tools: [notify] });
 
-    const res = await fetch(`${server.url}/v1/ag-ui/threads/${agent.threadId}/messages`);
+    const res = await fetch(`${app.url}/v1/ag-ui/threads/${agent.threadId}/messages`);
     assert.equal(res.status, 200);
     const page = await res.json();
     assert.equal(page.next_cursor, null);
@@ -396,19 +403,19 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     let cursor: string | null = null;
     do {
       const q: string = `limit=2${cursor ? `&after=${cursor}` : ''}`;
-      const p: any = await (await fetch(`${server.url}/v1/ag-ui/threads/${agent.threadId}/messages?${q}`)).json();
+      const p: any = await (await fetch(`${app.url}/v1/ag-ui/threads/${agent.threadId}/messages?${q}`)).json();
       seen.push(...p.items);
       cursor = p.next_cursor;
     } while (cursor);
     assert.deepEqual(seen, page.items);
-    const desc = await (await fetch(`${server.url}/v1/ag-ui/threads/${agent.threadId}/messages?order=desc&limit=200`)).json();
+    const desc = await (await fetch(`${app.url}/v1/ag-ui/threads/${agent.threadId}/messages?order=desc&limit=200`)).json();
     assert.deepEqual(desc.items, [...page.items].reverse());
 
-    assert.equal((await fetch(`${server.url}/v1/ag-ui/threads/nope/messages`)).status, 404);
-    const badLimit = await fetch(`${server.url}/v1/ag-ui/threads/${agent.threadId}/messages?limit=0`);
+    assert.equal((await fetch(`${app.url}/v1/ag-ui/threads/nope/messages`)).status, 404);
+    const badLimit = await fetch(`${app.url}/v1/ag-ui/threads/${agent.threadId}/messages?limit=0`);
     assert.equal(badLimit.status, 400);
     assert.equal((await badLimit.json()).code, 'bad_request');
-    assert.equal((await fetch(`${server.url}/v1/ag-ui/threads/${agent.threadId}/messages?after=garbage`)).status, 400);
+    assert.equal((await fetch(`${app.url}/v1/ag-ui/threads/${agent.threadId}/messages?after=garbage`)).status, 400);
   });
 
   it('seeds a new thread from client-held history, and refuses message ids of another thread', async () => {
@@ -416,12 +423,12 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
       { id: randomUUID(), role: 'user', content: 'earlier question' },
       { id: randomUUID(), role: 'assistant', content: 'earlier answer' },
     ];
-    fake.enqueue({ content: [{ type: 'text', text: 'Sure.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Sure.' }] });
     const agent = newAgent(randomUUID(), { messages: history });
     say(agent, 'follow-up');
     await agent.runAgent();
     assertSound();
-    assert.deepEqual(fake.requests[0].body.messages.map((m: any) => [m.role, m.content[0].text]), [
+    assert.deepEqual(app.fake.requests[0].body.messages.map((m: any) => [m.role, m.content[0].text]), [
       ['user', 'earlier question'],
       ['assistant', 'earlier answer'],
       ['user', 'follow-up'],
@@ -431,8 +438,8 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     assert.equal(res.status, 409);
   });
 
-  it("accepts the seed's curl body (a message without id, empty tools)", async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Hello!' }] });
+  it('accepts a minimal curl body (a message without id, empty tools)', async () => {
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hello!' }] });
     const body = { threadId: `thread-${randomUUID()}`, runId: `run-${randomUUID()}`, messages: [{ role: 'user', content: 'hello' }], tools: [] };
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(res.status, 200);
@@ -440,18 +447,18 @@ describe('AG-UI (real @ag-ui/client HttpAgent)', () => {
     const events = raw.split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
     assert.deepEqual(agUiStreamProblems(events, body), []);
     assert.deepEqual(events.at(-1).outcome, { type: 'success' });
-    assert.deepEqual(fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }]);
+    assert.deepEqual(app.fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }]);
   });
 
   it('keeps the run going when the client disconnects', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'slow reply' }], delayMs: 200 });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'slow reply' }], delayMs: 200 });
     const controller = new AbortController();
     const body = { threadId: randomUUID(), runId: randomUUID(), messages: [{ id: randomUUID(), role: 'user', content: 'hi' }] };
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: controller.signal });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
     controller.abort();
-    await server.runtime.get(body.runId)?.done;
-    assert.equal((await server.store.runs.get(body.runId))?.status, 'completed');
+    await app.server.runtime.get(body.runId)?.done;
+    assert.equal((await app.server.store.runs.get(body.runId))?.status, 'completed');
   });
 });

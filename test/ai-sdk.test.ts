@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithToolCalls,
@@ -9,28 +9,20 @@ import {
   type UIMessage,
   type UIMessageChunk,
 } from 'ai';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { dialects } from './helpers/databases.js';
 import { postJson, sseFrames, waitFor, type SseFrame } from './helpers/http.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
+import { words } from './helpers/text.js';
 import { plain, TestChat, textOf } from './helpers/ai-chat.js';
 
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
-describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+for (const dialect of dialects()) describe(`AI SDK v6 UI message stream (real ai@6 chat engine) [${dialect}]`, () => {
+  const app = useServer({ dialect, env: { AGENTSDK_SSE_PING_MS: '50' } });
   let base: string;
   let chatN = 0;
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url, env: { AGENTSDK_SSE_PING_MS: '50' } });
-    base = `${server.url}/v1/ai-sdk/agents/assistant`;
+  before(() => {
+    base = `${app.url}/v1/ai-sdk/agents/assistant`;
   });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
 
   const transport = (opts: { body?: object; fetch?: typeof fetch } = {}) =>
     new DefaultChatTransport<UIMessage>({
@@ -42,7 +34,12 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     const { body, fetch: f, ...rest } = init;
     return new TestChat({ id: `chat-${++chatN}-${Date.now()}`, transport: transport({ body, fetch: f }), ...rest });
   };
-  const stored = async (chatId: string) => (await server.store.messages.list(chatId)).map((m) => ({ id: m.id, role: m.role, types: (m.content as any[]).map((b) => b.type) }));
+  /**
+   * The stream ends with the terminal event and the run is committed just after it: wait until
+   * the chat has no queued or running run before reading the thread or sending the next request.
+   */
+  const settled = (chatId: string) => waitFor(async () => (await app.server.store.runs.latestActive(chatId)) === undefined, 10_000, 'the run to be stored');
+  const stored = async (chatId: string) => (await app.server.store.messages.list(chatId)).map((m) => ({ id: m.id, role: m.role, types: (m.content as any[]).map((b) => b.type) }));
 
   /** POST raw; every frame is checked: v6 chunk schema, header, `[DONE]` last. */
   async function rawRun(body: unknown, path = `${base}/runs`): Promise<{ chunks: any[]; frames: SseFrame[] }> {
@@ -64,7 +61,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   }
 
   it('a text reply becomes an assistant message with text parts, named as stored', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hello there, friend.' }] });
     const chat = newChat();
     await chat.sendMessage({ text: 'hi' });
     assert.equal(chat.status, 'ready');
@@ -78,18 +75,19 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.equal(meta.threadId, chat.id);
     assert.equal(meta.usage.output_tokens, 3);
     // The chat id is the thread; the UI message ids are the stored turn ids.
+    await settled(chat.id);
     assert.deepEqual(await stored(chat.id), [
       { id: user.id, role: 'user', types: ['text'] },
       { id: answer.id, role: 'assistant', types: ['text'] },
     ]);
-    assert.deepEqual(fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
-    const run = await server.store.runs.get(meta.runId);
+    assert.deepEqual(app.fake.requests[0].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    const run = await app.server.store.runs.get(meta.runId);
     assert.equal(run?.origin, 'ai-sdk');
     assert.equal(run?.status, 'completed');
   });
 
   it('a server tool shows as a tool part with input and output; readUIMessageStream agrees', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_t1', name: 'current_time', input: { timezone: 'Europe/Paris' } }] },
       { content: [{ type: 'text', text: 'It is late.' }] },
     );
@@ -109,7 +107,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.equal(chat.messages.length, 2, 'both model calls are one UI message');
 
     // The same through DefaultChatTransport + readUIMessageStream, with raw frames checked too.
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'tool_use', id: 'toolu_t2', name: 'current_time', input: {} }] },
       { content: [{ type: 'text', text: 'Done.' }] },
     );
@@ -128,7 +126,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('reasoning parts come from extended thinking', async () => {
-    fake.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' }, { type: 'text', text: 'Answer.' }] });
+    app.fake.enqueue({ content: [{ type: 'thinking', thinking: 'Let me think about it', signature: 'sig123' }, { type: 'text', text: 'Answer.' }] });
     const chat = newChat();
     await chat.sendMessage({ text: 'think' });
     const reasoning = chat.messages[1].parts.find((p) => p.type === 'reasoning') as any;
@@ -139,14 +137,14 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('a model failure sets the chat error state', async () => {
-    fake.enqueue({ error: { status: 500, type: 'api_error', message: 'the model is down' } });
+    app.fake.enqueue({ error: { status: 500, type: 'api_error', message: 'the model is down' } });
     const chat = newChat();
     await chat.sendMessage({ text: 'hi' });
     assert.equal(chat.status, 'error');
     assert.match(chat.error!.message, /model API error \(HTTP 500\): the model is down/);
 
     // Mid-answer failure: the partial answer stays, the error is reported.
-    fake.enqueue({ content: [{ type: 'text', text: 'Partial answer' }], streamError: { type: 'overloaded_error', message: 'Overloaded' } });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Partial answer' }], streamError: { type: 'overloaded_error', message: 'Overloaded' } });
     const chat2 = newChat();
     await chat2.sendMessage({ text: 'hi' });
     assert.equal(chat2.status, 'error');
@@ -156,7 +154,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('a cancelled run ends the stream with abort; the chat keeps the partial answer', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(40) }], chunkDelayMs: 20 });
+    app.fake.enqueue({ content: [{ type: 'text', text: words(40) }], chunkDelayMs: 20 });
     const chatId = `cancel-${Date.now()}`;
     const res = await fetch(`${base}/runs`, {
       method: 'POST',
@@ -164,17 +162,18 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
       body: JSON.stringify({ id: chatId, trigger: 'submit-message', messages: [{ id: `${chatId}-u`, role: 'user', parts: [{ type: 'text', text: 'go' }] }] }),
     });
     const reading = readRaw(res);
-    const run = await waitFor(() => server.store.runs.latestActive(chatId), 5000, 'the run');
-    await waitFor(() => (server.runtime.get(run.id)?.events.length ?? 0) > 6, 5000, 'some text');
-    assert.ok(server.runtime.cancel(run.id));
+    const run = await waitFor(() => app.server.store.runs.latestActive(chatId), 5000, 'the run');
+    await waitFor(() => (app.server.runtime.get(run.id)?.events.length ?? 0) > 6, 5000, 'some text');
+    assert.ok(app.server.runtime.cancel(run.id));
     const { chunks } = await reading;
     assert.deepEqual(chunks.at(-1), { type: 'abort', reason: 'cancelled' });
     assert.ok(chunks.some((c) => c.type === 'text-delta'));
-    assert.equal((await server.store.runs.get(run.id))?.status, 'cancelled');
+    await app.server.runtime.get(run.id)?.done;
+    assert.equal((await app.server.store.runs.get(run.id))?.status, 'cancelled');
   });
 
   it('raw stream: v6 chunk schema, header, [DONE]; tool, reasoning and error streams too', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'tool_use', id: 'toolu_r', name: 'current_time', input: { timezone: 'Not/AZone' } }] },
       { content: [{ type: 'text', text: 'Sorry.' }], stop_reason: 'max_tokens' },
     );
@@ -186,7 +185,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.ok(types.includes('reasoning-delta') && types.includes('tool-input-delta') && types.includes('tool-output-error'));
     assert.equal(types.filter((t) => t === 'start-step').length, types.filter((t) => t === 'finish-step').length);
 
-    fake.enqueue({ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
+    app.fake.enqueue({ error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
     const failed = await rawRun({ id: `raw-e-${Date.now()}`, messages: [{ id: `u-e-${Date.now()}`, role: 'user', parts: [{ type: 'text', text: 'x' }] }], trigger: 'submit-message' });
     assert.deepEqual(
       failed.chunks.map((c) => c.type),
@@ -197,7 +196,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   it('resumeStream() after the connection dropped mid-answer gives the same message as an uninterrupted run', async () => {
     const text = words(30);
     // Uninterrupted reference.
-    fake.enqueue({ content: [{ type: 'text', text }] });
+    app.fake.enqueue({ content: [{ type: 'text', text }] });
     const reference = newChat();
     await reference.sendMessage({ text: 'tell me' });
     const expected = plain(reference.messages[1].parts);
@@ -223,7 +222,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
       });
       return new Response(body, { status: res.status, headers: res.headers });
     };
-    fake.enqueue({ content: [{ type: 'text', text }], chunkDelayMs: 25 });
+    app.fake.enqueue({ content: [{ type: 'text', text }], chunkDelayMs: 25 });
     const chat = newChat({ fetch: droppingFetch });
     const sending = chat.sendMessage({ text: 'tell me' });
     await waitFor(() => textOf(chat.messages[1]).split(' ').length >= 5, 10_000, 'some streamed words');
@@ -235,7 +234,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
 
     // The run went on without the client; resume replays it from its first chunk, then live.
     const runId = (chat.messages[1].metadata as any).runId;
-    assert.ok(server.runtime.get(runId), 'the run is still going');
+    assert.ok(app.server.runtime.get(runId), 'the run is still going');
     await chat.resumeStream();
     assert.equal(chat.status, 'ready');
     assert.equal(chat.error, undefined);
@@ -243,7 +242,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.equal(textOf(chat.messages[1]), text, 'no duplicated text');
     assert.deepEqual(plain(chat.messages[1].parts), expected);
     assert.equal((chat.messages[1].metadata as any).status, 'completed');
-    assert.equal(fake.requests.length, 2, 'resuming does not call the model again');
+    assert.equal(app.fake.requests.length, 2, 'resuming does not call the model again');
 
     // Once the run has finished, resuming is a no-op.
     const before = plain(chat.messages);
@@ -254,7 +253,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
 
   it('a reloaded page (new chat, history from /messages) resumes the active run', async () => {
     const text = words(40);
-    fake.enqueue({ content: [{ type: 'text', text }], chunkDelayMs: 25 });
+    app.fake.enqueue({ content: [{ type: 'text', text }], chunkDelayMs: 25 });
     const first = newChat();
     const sending = first.sendMessage({ text: 'go' });
     await waitFor(() => textOf(first.messages[1]).length > 0, 10_000, 'streaming');
@@ -272,6 +271,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.equal(textOf(reloaded.messages[1]), text);
     assert.equal(reloaded.messages[1].id, first.messages[1].id, 'the same message id as the first connection');
     // And /messages now holds what the stream built.
+    await settled(first.id);
     const after = await (await fetch(`${base}/chats/${first.id}/messages`)).json();
     assert.deepEqual(plain(after.messages[1].parts), plain(reloaded.messages[1].parts));
   });
@@ -284,35 +284,38 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     await chat.resumeStream();
     assert.equal(chat.status, 'ready');
     assert.deepEqual(chat.messages, []);
-    assert.equal((await fetch(`${server.url}/v1/ai-sdk/agents/nobody/chats/x/stream`)).status, 404);
+    assert.equal((await fetch(`${app.url}/v1/ai-sdk/agents/nobody/chats/x/stream`)).status, 404);
     const bad = await fetch(`${base}/chats/${encodeURIComponent('bad id!')}/stream`);
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).code, 'bad_request');
   });
 
   it('regenerate replaces the last answer; an edit replaces the message and its answer', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'First answer.' }] }, { content: [{ type: 'text', text: 'Second answer.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'First answer.' }] }, { content: [{ type: 'text', text: 'Second answer.' }] });
     const chat = newChat();
     await chat.sendMessage({ text: 'hi' });
     const firstAnswer = chat.messages[1];
+    await settled(chat.id);
     await chat.regenerate();
     assert.equal(chat.status, 'ready');
     assert.equal(chat.messages.length, 2);
     assert.equal(textOf(chat.messages[1]), 'Second answer.');
     assert.notEqual(chat.messages[1].id, firstAnswer.id);
     // The model was asked again without the old answer, which is gone from the thread.
-    assert.deepEqual(fake.requests[1].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    assert.deepEqual(app.fake.requests[1].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+    await settled(chat.id);
     assert.deepEqual(await stored(chat.id), [
       { id: chat.messages[0].id, role: 'user', types: ['text'] },
       { id: chat.messages[1].id, role: 'assistant', types: ['text'] },
     ]);
 
     // Editing the user message (`sendMessage({ messageId })`) replaces it and what followed.
-    fake.enqueue({ content: [{ type: 'text', text: 'Answer to the edit.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Answer to the edit.' }] });
     const userId = chat.messages[0].id;
     await chat.sendMessage({ text: 'hi, edited', messageId: userId });
     assert.equal(chat.status, 'ready');
-    assert.deepEqual(fake.requests[2].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi, edited' }] }]);
+    assert.deepEqual(app.fake.requests[2].body.messages, [{ role: 'user', content: [{ type: 'text', text: 'hi, edited' }] }]);
+    await settled(chat.id);
     const after = await (await fetch(`${base}/chats/${chat.id}/messages`)).json();
     assert.deepEqual(
       after.messages.map((m: UIMessage) => [m.id, textOf(m)]),
@@ -321,16 +324,18 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('resending history does not duplicate stored messages; nothing new is a 400', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'One.' }] }, { content: [{ type: 'text', text: 'Two.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'One.' }] }, { content: [{ type: 'text', text: 'Two.' }] });
     const chat = newChat();
     await chat.sendMessage({ text: 'first' });
+    await settled(chat.id);
     await chat.sendMessage({ text: 'second' });
+    await settled(chat.id);
     assert.deepEqual(
       (await stored(chat.id)).map((m) => m.id),
       chat.messages.map((m) => m.id),
     );
     assert.deepEqual(
-      fake.requests[1].body.messages.map((m: any) => [m.role, m.content[0].text]),
+      app.fake.requests[1].body.messages.map((m: any) => [m.role, m.content[0].text]),
       [['user', 'first'], ['assistant', 'One.'], ['user', 'second']],
     );
     const again = await postJson(`${base}/runs`, { id: chat.id, messages: chat.messages.slice(0, 3), trigger: 'submit-message' });
@@ -348,7 +353,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('client-side tools: the call ends the response, the output continues it in the same message', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       { content: [{ type: 'tool_use', id: 'toolu_loc', name: 'get_location', input: { precise: true } }] },
       { content: [{ type: 'text', text: 'You are in Paris.' }] },
     );
@@ -362,10 +367,11 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
       },
     });
     await chat.sendMessage({ text: 'where am I?' });
-    await waitFor(() => chat.status === 'ready' && fake.requests.length === 2 && textOf(chat.messages.at(-1)) === 'You are in Paris.', 10_000, 'the continued answer');
+    await waitFor(() => chat.status === 'ready' && app.fake.requests.length === 2 && textOf(chat.messages.at(-1)) === 'You are in Paris.', 10_000, 'the continued answer');
+    await settled(chat.id);
     assert.deepEqual(calls, ['get_location']);
-    assert.equal(fake.requests[0].body.tools.find((t: any) => t.name === 'get_location').input_schema.properties.precise.type, 'boolean');
-    assert.deepEqual(fake.requests[1].body.messages.at(-1), { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_loc', content: '{"city":"Paris"}' }] });
+    assert.equal(app.fake.requests[0].body.tools.find((t: any) => t.name === 'get_location').input_schema.properties.precise.type, 'boolean');
+    assert.deepEqual(app.fake.requests[1].body.messages.at(-1), { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_loc', content: '{"city":"Paris"}' }] });
     assert.equal(chat.messages.length, 2, 'one assistant message across both runs');
     const answer = chat.messages[1];
     assert.deepEqual(
@@ -380,13 +386,13 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     const hydrated = await (await fetch(`${base}/chats/${chat.id}/messages`)).json();
     assert.deepEqual(hydrated.messages.map((m: UIMessage) => m.id), chat.messages.map((m) => m.id));
     assert.deepEqual(plain(hydrated.messages[1].parts), plain(answer.parts).map((p: any) => (p.type === 'tool-get_location' ? { type: p.type, toolCallId: p.toolCallId, state: p.state, input: p.input, output: p.output } : p)));
-    const firstRun = await server.store.runs.get((answer.metadata as any).runId);
+    const firstRun = await app.server.store.runs.get((answer.metadata as any).runId);
     assert.equal(firstRun?.status, 'completed', 'metadata names the latest run');
   });
 
   it('resuming a continued answer replays its earlier parts too', async () => {
     const text = words(20);
-    fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c2', name: 'get_location', input: {} }] }, { content: [{ type: 'text', text }], chunkDelayMs: 25 });
+    app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c2', name: 'get_location', input: {} }] }, { content: [{ type: 'text', text }], chunkDelayMs: 25 });
     const chatId = `cont-${Date.now()}`;
     const u1 = { id: `${chatId}-u1`, role: 'user', parts: [{ type: 'text', text: 'where?' }] };
     const tools = [{ name: 'get_location' }];
@@ -428,8 +434,8 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   it('resumes a run another process owns from stored events, polling until it ends', async () => {
     const chatId = `other-${Date.now()}`;
     const runId = `run_other_${Date.now()}`;
-    const { store } = server;
-    await store.createRun({ id: runId, thread_id: chatId, agent_id: 'assistant', origin: 'ai-sdk', input: { messages: [] }, timeout_ms: 60_000, owner: 'another-process', created_at: new Date().toISOString() });
+    const { store } = app.server;
+    await store.createRun({ id: runId, thread_id: chatId, agent_id: 'assistant', origin: 'ai-sdk', input: { messages: [] }, timeout_ms: 60_000, owner: 'another-process', created_at: new Date().toISOString() }, { id: 'local', admin: true });
     await store.runs.markRunning(runId);
     const usage = { input_tokens: 1, output_tokens: 1, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
     const events = [
@@ -462,7 +468,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
 
   it('validates before streaming: 404 unknown agent, 400 bad body, 415 content type, 409 regenerate during a run', async () => {
     const msg = [{ id: `u-${Date.now()}`, role: 'user', parts: [{ type: 'text', text: 'hi' }] }];
-    const unknown = await postJson(`${server.url}/v1/ai-sdk/agents/nobody/runs`, { id: 'c', messages: msg });
+    const unknown = await postJson(`${app.url}/v1/ai-sdk/agents/nobody/runs`, { id: 'c', messages: msg });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.code, 'not_found');
 
@@ -489,10 +495,10 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
     assert.equal(wrongType.status, 415);
 
     // Extra body fields the transport adds are accepted.
-    fake.enqueue({ content: [{ type: 'text', text: 'ok' }], delayMs: 300 });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }], delayMs: 300 });
     const chatId = `busy-${Date.now()}`;
     const running = rawRun({ id: chatId, messages: msg, trigger: 'submit-message', messageId: undefined, customField: { a: 1 } });
-    await waitFor(async () => (await server.store.runs.latestActive(chatId)) !== undefined, 5000, 'the run');
+    await waitFor(async () => (await app.server.store.runs.latestActive(chatId)) !== undefined, 5000, 'the run');
     const regen = await postJson(`${base}/runs`, { id: chatId, messages: msg, trigger: 'regenerate-message' });
     assert.equal(regen.status, 409);
     assert.equal(regen.body.code, 'conflict');
@@ -500,7 +506,7 @@ describe('AI SDK v6 UI message stream (real ai@6 chat engine)', () => {
   });
 
   it('the curl shape of the docs works (content shorthand, caller run id)', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'hello back' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'hello back' }] });
     const runId = `run-curl-${Date.now()}`;
     const { chunks } = await rawRun({ id: `curl-${Date.now()}`, runId, messages: [{ role: 'user', content: 'hello' }] });
     assert.equal(chunks[0].messageMetadata.runId, runId);

@@ -1,32 +1,25 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { before, describe, it } from 'node:test';
 import { assertError, call } from './helpers/api.js';
 import { postJson } from './helpers/http.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 describe('bad input: 4xx with the shared error body, nothing changed', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  // No reset: the model request of the run made in `before` (thread bad-1) stays counted in app.fake.requests.
+  const app = useServer({ resetFake: false });
   let url: string;
   /** Everything a bad request could have changed. */
   const snapshot = async () => ({
-    threads: await server.store.db.kysely.selectFrom('threads').selectAll().orderBy('id').execute(),
-    runs: await server.store.db.kysely.selectFrom('runs').select(['id', 'status']).orderBy('id').execute(),
-    messages: await server.store.db.kysely.selectFrom('messages').select('id').orderBy('id').execute(),
+    threads: await app.server.store.db.kysely.selectFrom('threads').selectAll().orderBy('id').execute(),
+    runs: await app.server.store.db.kysely.selectFrom('runs').select(['id', 'status']).orderBy('id').execute(),
+    messages: await app.server.store.db.kysely.selectFrom('messages').select('id').orderBy('id').execute(),
   });
 
   before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
-    url = server.url;
+    url = app.url;
     await postJson(`${url}/v1/run`, { prompt: 'seed', session_id: 'bad-1' });
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
   });
 
   it('REST bodies: non-objects, bad JSON, unknown fields, wrong types, wrong content type, too large', async () => {
@@ -53,7 +46,7 @@ describe('bad input: 4xx with the shared error body, nothing changed', () => {
     assertError(await call(`${url}/v1/runs/run_x/cancel`, 'POST', { force: true }), 400, 'bad_request');
     assertError(await call(`${url}/v1/runs/run_x/cancel`, 'POST', '[1]'), 400, 'bad_request');
     assert.deepEqual(await snapshot(), before);
-    assert.equal(fake.requests.length, 1, 'no model call for a rejected run');
+    assert.equal(app.fake.requests.length, 1, 'no model call for a rejected run');
   });
 
   it('REST queries: limits, cursors, filters, unknown fields', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { RunEvent } from '../contracts/events.js';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { startFakeAnthropic } from './fixtures/fake-anthropic.js';
 import { assertError, call, openSse } from './helpers/api.js';
 import { dialects } from './helpers/databases.js';
 import { postSse } from './helpers/http.js';
 import { startTestServer, tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 /** current_time needs a human decision; write_file (in a temp workspace) does not. */
 const agentsFile = (workspace: string) => ({
@@ -33,25 +34,17 @@ async function eventsAfter(url: string, runId: string, after: number): Promise<A
 const toolResultsSeen = (body: any) => body.messages.flatMap((m: any) => (Array.isArray(m.content) ? m.content.filter((b: any) => b.type === 'tool_result') : []));
 
 for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inputs [${dialect}]`, () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let url: string;
   const ws = tempDir();
+  const app = useServer({ dialect, agents: agentsFile(ws.dir) });
+  let url: string;
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ dialect, modelUrl: fake.url, agents: agentsFile(ws.dir) });
-    url = server.url;
+  before(() => {
+    url = app.url;
   });
-  after(async () => {
-    await server?.stop();
-    await fake?.close();
-    ws.cleanup();
-  });
-  beforeEach(() => fake.reset());
+  after(() => ws.cleanup());
 
   it('an ask tool pauses the run; approving runs it and the run goes on under the same id', async () => {
-    fake.enqueue(askTime(), { content: [{ type: 'text', text: 'It is late.' }] });
+    app.fake.enqueue(askTime(), { content: [{ type: 'text', text: 'It is late.' }] });
     const { runId, events } = await startRun(url, 'what time is it?');
     const requested = events.find((e) => e.type === 'tool.approval.requested') as any;
     assert.ok(requested, 'approval request event');
@@ -61,7 +54,7 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     const last = events.at(-1) as any;
     assert.equal(last.type, 'run.finished');
     assert.equal(last.status, 'waiting');
-    assert.equal(fake.requests.length, 1);
+    assert.equal(app.fake.requests.length, 1);
 
     const waiting = await call(`${url}/v1/runs/${runId}`, 'GET');
     assert.equal(waiting.body.status, 'waiting');
@@ -85,8 +78,8 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     assert.equal(end.output, 'It is late.');
 
     // The model saw the tool's real result for its call.
-    assert.equal(fake.requests.length, 2);
-    const [seen] = toolResultsSeen(fake.requests[1].body);
+    assert.equal(app.fake.requests.length, 2);
+    const [seen] = toolResultsSeen(app.fake.requests[1].body);
     assert.equal(seen.tool_use_id, 'toolu_time');
     assert.ok(!seen.is_error);
     assert.match(seen.content, /\d{4}-\d{2}-\d{2}T/);
@@ -102,7 +95,7 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
   });
 
   it('denying tells the model, with the reason, and the tool never runs', async () => {
-    fake.enqueue(askTime(), { content: [{ type: 'text', text: 'Understood.' }] });
+    app.fake.enqueue(askTime(), { content: [{ type: 'text', text: 'Understood.' }] });
     const { runId, events } = await startRun(url, 'time please');
     const approvalId = (events.find((e) => e.type === 'tool.approval.requested') as any).approval_id;
     const res = await call(`${url}/v1/runs/${runId}/inputs`, 'POST', { decisions: [{ approval_id: approvalId, approved: false, reason: 'not now' }] });
@@ -111,14 +104,14 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     const result = rest.find((e) => e.event.type === 'tool.result')!.event as any;
     assert.equal(result.is_error, true);
     assert.equal(result.output, 'The user denied this tool call: not now');
-    const [seen] = toolResultsSeen(fake.requests[1].body);
+    const [seen] = toolResultsSeen(app.fake.requests[1].body);
     assert.equal(seen.is_error, true);
     assert.equal(seen.content, 'The user denied this tool call: not now');
     assert.equal((await call(`${url}/v1/runs/${runId}`, 'GET')).body.status, 'completed');
   });
 
   it('allowed tools of the same turn run at once; the run waits for every decision', async () => {
-    fake.enqueue(
+    app.fake.enqueue(
       {
         content: [
           { type: 'tool_use', id: 'toolu_a', name: 'current_time', input: {} },
@@ -139,13 +132,13 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     assert.equal(first.body.status, 'waiting');
     assert.deepEqual(first.body.pending.approvals.map((a: any) => a.decision ?? null), [null, { approved: false }]);
     assert.equal((await call(`${url}/v1/runs/${runId}`, 'GET')).body.status, 'waiting');
-    assert.equal(fake.requests.length, 1, 'no model call before every decision is in');
+    assert.equal(app.fake.requests.length, 1, 'no model call before every decision is in');
 
     const second = await call(`${url}/v1/runs/${runId}/inputs`, 'POST', { decisions: [{ approval_id: approvals[0].approval_id, approved: true }] });
     assert.equal(second.body.status, 'resumed');
     await eventsAfter(url, runId, events.length);
     // The model gets all three results, in call order, in one user turn.
-    const seen = toolResultsSeen(fake.requests[1].body);
+    const seen = toolResultsSeen(app.fake.requests[1].body);
     assert.deepEqual(seen.map((b: any) => [b.tool_use_id, !!b.is_error]), [['toolu_a', false], ['toolu_w', false], ['toolu_b', true]]);
     const run = (await call(`${url}/v1/runs/${runId}`, 'GET')).body;
     assert.equal(run.status, 'completed');
@@ -153,7 +146,7 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
   });
 
   it('409 for a run that is not waiting, 404 for unknown runs and approval ids, 400 for bad bodies; nothing changes', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'plain' }] }, askTime());
+    app.fake.enqueue({ content: [{ type: 'text', text: 'plain' }] }, askTime());
     const plain = await startRun(url, 'hello');
     assertError(await call(`${url}/v1/runs/${plain.runId}/inputs`, 'POST', { decisions: [{ approval_id: 'appr_x', approved: true }] }), 409, 'conflict');
     assertError(await call(`${url}/v1/runs/run_nope/inputs`, 'POST', { decisions: [{ approval_id: 'appr_x', approved: true }] }), 404, 'not_found');
@@ -170,14 +163,14 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     assert.equal(still.pending.approvals[0].decision, undefined);
 
     // Deciding twice: the second arrives after the run moved on.
-    fake.enqueue({ content: [{ type: 'text', text: 'ok' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }] });
     assert.equal((await call(`${url}/v1/runs/${runId}/inputs`, 'POST', { decisions: [{ approval_id: approvalId, approved: true }] })).status, 202);
     await eventsAfter(url, runId, events.length);
     assertError(await call(`${url}/v1/runs/${runId}/inputs`, 'POST', { decisions: [{ approval_id: approvalId, approved: true }] }), 409, 'conflict');
   });
 
   it('a new message on the thread supersedes an undecided approval', async () => {
-    fake.enqueue(askTime('toolu_old'), { content: [{ type: 'text', text: 'Moving on.' }] });
+    app.fake.enqueue(askTime('toolu_old'), { content: [{ type: 'text', text: 'Moving on.' }] });
     const first = await startRun(url, 'time?', `appr-thread-${dialect}`);
     const second = await startRun(url, 'never mind', `appr-thread-${dialect}`);
     assert.equal((second.events.at(-1) as any).status, 'completed');
@@ -186,7 +179,7 @@ for (const dialect of dialects()) describe(`approvals over POST /v1/runs/:id/inp
     assert.equal(old.stop_reason, 'superseded');
     assert.equal(old.pending, null);
     // The unanswered call reaches the model as an error result (the API requires one).
-    const [seen] = toolResultsSeen(fake.requests[1].body);
+    const [seen] = toolResultsSeen(app.fake.requests[1].body);
     assert.equal(seen.tool_use_id, 'toolu_old');
     assert.equal(seen.is_error, true);
     assertError(await call(`${url}/v1/runs/${first.runId}/inputs`, 'POST', { decisions: [{ approval_id: (first.events.find((e) => e.type === 'tool.approval.requested') as any).approval_id, approved: true }] }), 409, 'conflict');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { describe, it } from 'node:test';
+import type { FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson, waitFor } from './helpers/http.js';
 import { dialects } from './helpers/databases.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 /** Records when the model was busy answering each prompt. */
 function timeline(fake: FakeAnthropic, delayMs: number) {
@@ -18,29 +18,18 @@ function timeline(fake: FakeAnthropic, delayMs: number) {
 }
 
 for (const dialect of dialects()) describe(`per-thread FIFO and cross-thread parallelism [${dialect}]`, () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ dialect, modelUrl: fake.url });
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
+  const app = useServer({ dialect });
 
   it('10 concurrent requests on one session run one at a time, in request order', async () => {
-    const spans = timeline(fake, 60);
+    const spans = timeline(app.fake, 60);
     let maxInflight = 0;
-    const probe = setInterval(() => (maxInflight = Math.max(maxInflight, fake.inflight())), 5);
+    const probe = setInterval(() => (maxInflight = Math.max(maxInflight, app.fake.inflight())), 5);
     // Sent in order: each request has reached the server before the next is sent
     // (separate connections could otherwise overtake each other on the way).
     const pending: Array<Promise<{ status: number; body: any }>> = [];
     for (let i = 0; i < 10; i++) {
-      pending.push(postJson(`${server.url}/v1/run`, { prompt: `p${i}`, session_id: 'fifo' }));
-      await waitFor(async () => (await server.store.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', 'fifo').execute()).length === i + 1, 5000, `request ${i} to arrive`);
+      pending.push(postJson(`${app.url}/v1/run`, { prompt: `p${i}`, session_id: 'fifo' }));
+      await waitFor(async () => (await app.server.store.db.kysely.selectFrom('runs').select('id').where('thread_id', '=', 'fifo').execute()).length === i + 1, 5000, `request ${i} to arrive`);
     }
     const results = await Promise.all(pending);
     clearInterval(probe);
@@ -50,21 +39,21 @@ for (const dialect of dialects()) describe(`per-thread FIFO and cross-thread par
     assert.deepEqual(spans.map((s) => s.prompt), spans.map((_, i) => `p${i}`));
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i].start >= spans[i - 1].end - 5, `p${i} started before p${i - 1} ended`);
     // The thread reads as 10 question/answer pairs in request order.
-    const msgs = await server.store.messages.list('fifo');
+    const msgs = await app.server.store.messages.list('fifo');
     assert.deepEqual(
       msgs.map((m) => (m.content[0] as { text: string }).text),
       Array.from({ length: 10 }, (_, i) => [`p${i}`, `answer to p${i}`]).flat(),
     );
     // Each run saw the whole history before it.
-    assert.equal(fake.requests[9].body.messages.length, 19);
+    assert.equal(app.fake.requests[9].body.messages.length, 19);
   });
 
   it('10 requests on different sessions overlap in time', async () => {
-    timeline(fake, 300);
+    timeline(app.fake, 300);
     let maxInflight = 0;
-    const probe = setInterval(() => (maxInflight = Math.max(maxInflight, fake.inflight())), 5);
+    const probe = setInterval(() => (maxInflight = Math.max(maxInflight, app.fake.inflight())), 5);
     const start = Date.now();
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(`${server.url}/v1/run`, { prompt: `q${i}`, session_id: `par-${i}` })));
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => postJson(`${app.url}/v1/run`, { prompt: `q${i}`, session_id: `par-${i}` })));
     const elapsed = Date.now() - start;
     clearInterval(probe);
     assert.deepEqual(results.map((r) => r.status), Array(10).fill(200));

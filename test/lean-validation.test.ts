@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { describe, it } from 'node:test';
 import { postJson } from './helpers/http.js';
 import { dialects } from './helpers/databases.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 for (const dialect of dialects()) describe(`lean API input validation [${dialect}]`, () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ dialect, modelUrl: fake.url });
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
+  const app = useServer({ dialect });
 
   const raw = (path: string, body: string, contentType: string | null = 'application/json') =>
-    fetch(`${server.url}${path}`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    fetch(`${app.url}${path}`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
   const cases: Array<[string, string, number, RegExp]> = [
     ['empty body', '', 400, /empty/],
@@ -67,56 +56,48 @@ for (const dialect of dialects()) describe(`lean API input validation [${dialect
   }
 
   it('lists every problem at once, with paths', async () => {
-    const res = await postJson(`${server.url}/v1/run`, { prompt: '', timeout_ms: -1, extra: true });
+    const res = await postJson(`${app.url}/v1/run`, { prompt: '', timeout_ms: -1, extra: true });
     assert.equal(res.status, 400);
     assert.deepEqual(res.body.issues.map((i: any) => i.path.join('.')).sort(), ['', 'prompt', 'timeout_ms']);
   });
 
   it('unknown routes answer a JSON 404', async () => {
-    const res = await fetch(`${server.url}/v1/nope`);
+    const res = await fetch(`${app.url}/v1/nope`);
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { error: 'no route for GET /v1/nope', code: 'not_found' });
   });
 
   it('bad input stores nothing and never calls the model', async () => {
     const count = async (t: 'runs' | 'threads' | 'messages' | 'run_events') =>
-      Number((await server.store.db.kysely.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      Number((await app.server.store.db.kysely.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     assert.deepEqual(await Promise.all([count('runs'), count('threads'), count('messages'), count('run_events')]), [0, 0, 0, 0]);
-    assert.equal(fake.requests.length, 0);
+    assert.equal(app.fake.requests.length, 0);
   });
 });
 
 describe('lean API without model credentials', () => {
+  const app = useServer({ noCredentials: true });
+
   it('starts, serves health, and answers runs with 503 storing nothing', async () => {
-    const server = await startTestServer({ noCredentials: true });
-    try {
-      assert.equal((await fetch(`${server.url}/health`)).status, 200);
-      for (const path of ['/v1/run', '/v1/run/stream']) {
-        const res = await postJson(`${server.url}${path}`, { prompt: 'hi' });
-        assert.equal(res.status, 503);
-        assert.equal(res.body.code, 'unavailable');
-        assert.match(res.body.error, /ANTHROPIC_API_KEY/);
-      }
-      const runs = await server.store.db.kysely.selectFrom('runs').selectAll().execute();
-      assert.equal(runs.length, 0);
-    } finally {
-      await server.stop();
+    assert.equal((await fetch(`${app.url}/health`)).status, 200);
+    for (const path of ['/v1/run', '/v1/run/stream']) {
+      const res = await postJson(`${app.url}${path}`, { prompt: 'hi' });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.code, 'unavailable');
+      assert.match(res.body.error, /ANTHROPIC_API_KEY/);
     }
+    const runs = await app.server.store.db.kysely.selectFrom('runs').selectAll().execute();
+    assert.equal(runs.length, 0);
   });
 });
 
 describe('credentials', () => {
+  const app = useServer({ env: { ANTHROPIC_AUTH_TOKEN: 'token-123' } });
+
   it('ANTHROPIC_AUTH_TOKEN wins over ANTHROPIC_API_KEY, and only one is sent', async () => {
-    const fake = await startFakeAnthropic();
-    const server = await startTestServer({ modelUrl: fake.url, env: { ANTHROPIC_AUTH_TOKEN: 'token-123' } });
-    try {
-      const res = await postJson(`${server.url}/v1/run`, { prompt: 'hi' });
-      assert.equal(res.status, 200);
-      assert.equal(fake.requests[0].headers.authorization, 'Bearer token-123');
-      assert.equal(fake.requests[0].headers['x-api-key'], undefined);
-    } finally {
-      await server.stop();
-      await fake.close();
-    }
+    const res = await postJson(`${app.url}/v1/run`, { prompt: 'hi' });
+    assert.equal(res.status, 200);
+    assert.equal(app.fake.requests[0].headers.authorization, 'Bearer token-123');
+    assert.equal(app.fake.requests[0].headers['x-api-key'], undefined);
   });
 });

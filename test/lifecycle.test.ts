@@ -4,26 +4,17 @@ import { openDb } from '../src/db/dialect.js';
 import { Store } from '../src/store/store.js';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { postJson, sseFrames, waitFor } from './helpers/http.js';
-import { spawnServer, startTestServer, tempDir } from './helpers/server.js';
-
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+import { spawnServer, tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
+import { words } from './helpers/text.js';
 
 describe('client disconnect', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
+  const app = useServer();
 
   it('a client that leaves mid-stream does not stop its run: it completes and is stored', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(40) }], chunkDelayMs: 10 });
+    app.fake.enqueue({ content: [{ type: 'text', text: words(40) }], chunkDelayMs: 10 });
     const ac = new AbortController();
-    const res = await fetch(`${server.url}/v1/run/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'long', session_id: 'leaver' }), signal: ac.signal });
+    const res = await fetch(`${app.url}/v1/run/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'long', session_id: 'leaver' }), signal: ac.signal });
     let runId = '';
     let deltas = 0;
     try {
@@ -36,13 +27,13 @@ describe('client disconnect', () => {
     }
     assert.ok(runId);
     const run = await waitFor(async () => {
-      const r = await server.store.runs.get(runId);
+      const r = await app.server.store.runs.get(runId);
       return r?.status === 'completed' && r;
     });
     assert.equal(run.output, words(40));
-    const msgs = await server.store.messages.list('leaver');
+    const msgs = await app.server.store.messages.list('leaver');
     assert.equal((msgs[1].content[0] as { text: string }).text, words(40));
-    const events = await server.store.eventLog.list(runId);
+    const events = await app.server.store.eventLog.list(runId);
     assert.equal(events.filter((e) => e.event.type === 'text.delta').length, 40);
     assert.equal(events.at(-1)!.event.type, 'run.finished');
   });

@@ -8,6 +8,7 @@ import { testDatabase, type TestDatabase } from './helpers/databases.js';
 import { artifactText, collect } from './helpers/a2a.js';
 import { postJson, sleep, sseFrames, waitFor } from './helpers/http.js';
 import { spawnServer, tempDir, type SpawnedServer } from './helpers/server.js';
+import { words } from './helpers/text.js';
 
 /**
  * Two server processes on one PostgreSQL schema behind one fake model: per-thread FIFO across
@@ -18,7 +19,6 @@ const PG_URL = process.env.TEST_DATABASE_URL;
 if (!PG_URL) console.log('# multi-instance tests skipped: TEST_DATABASE_URL is not set (two servers need one PostgreSQL database)');
 
 const LEASE_MS = 1500;
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 const lastUserText = (body: any): string => {
   const content = body.messages.at(-1).content;
   return typeof content === 'string' ? content : content.at(-1).text;

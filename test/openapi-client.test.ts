@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import createClient from 'openapi-fetch';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import type { paths } from './generated/openapi.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 /** A client generated from openapi/openapi.json (openapi-typescript types, checked by tsc) + openapi-fetch. */
 describe('SDK generated from the OpenAPI document', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const app = useServer();
   let api: ReturnType<typeof createClient<paths>>;
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
-    api = createClient<paths>({ baseUrl: server.url });
-  });
-  after(async () => {
-    await server.stop();
-    await fake.close();
+  before(() => {
+    api = createClient<paths>({ baseUrl: app.url });
   });
 
   it('runs an agent, lists threads and reads messages', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'Generated clients work.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Generated clients work.' }] });
     const run = await api.POST('/v1/run', { body: { prompt: 'Do they?', session_id: 'sdk-thread' } });
     assert.equal(run.response.status, 200);
     assert.equal(run.data?.output, 'Generated clients work.');

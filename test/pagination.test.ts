@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { assertError, call } from './helpers/api.js';
 import { dialects } from './helpers/databases.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 /** Distinct, increasing creation times (some shared, to exercise the id tie-break). */
 const at = (i: number) => new Date(Date.UTC(2020, 0, 1, 0, 0, Math.floor(i / 2))).toISOString();
@@ -23,26 +23,22 @@ async function readAll(first: string, next: (cursor: string) => string, between:
 
 for (const dialect of dialects()) {
   describe(`cursor pagination while rows are inserted [${dialect}]`, () => {
-    let server: Awaited<ReturnType<typeof startTestServer>>;
+    const app = useServer({ noCredentials: true, dialect });
 
     before(async () => {
-      server = await startTestServer({ noCredentials: true, dialect });
-      const { store } = server;
+      const { store } = app.server;
       for (let i = 0; i < 25; i++) {
-        await store.createRun({ id: `run_${String(i).padStart(3, '0')}`, thread_id: `th_${String(i).padStart(3, '0')}`, agent_id: i % 2 ? 'odd' : 'even', origin: 'api', input: {}, timeout_ms: 1000, owner: null, created_at: at(i) });
+        await store.createRun({ id: `run_${String(i).padStart(3, '0')}`, thread_id: `th_${String(i).padStart(3, '0')}`, agent_id: i % 2 ? 'odd' : 'even', origin: 'api', input: {}, timeout_ms: 1000, owner: null, created_at: at(i) }, { id: 'local', admin: true });
       }
       await store.messages.append('th_000', null, Array.from({ length: 25 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: [{ type: 'text', text: `m${i}` }] })));
     });
-    after(async () => {
-      await server.stop();
-    });
 
     it('threads: newest first, no skip or repeat across pages', async () => {
-      const base = `${server.url}/v1/threads`;
+      const base = `${app.url}/v1/threads`;
       let extra = 0;
       const ids = await readAll(`${base}?limit=4`, (c) => `${base}?limit=4&cursor=${c}`, async () => {
         // Newer threads arrive while the client pages.
-        await server.store.threads.ensure(`th_new_${extra++}`, 'even', new Date().toISOString());
+        await app.server.store.threads.ensure(`th_new_${extra++}`, 'even', 'local', new Date().toISOString());
       });
       const expected = Array.from({ length: 25 }, (_, i) => `th_${String(24 - i).padStart(3, '0')}`);
       assert.deepEqual(ids, expected);
@@ -56,10 +52,10 @@ for (const dialect of dialects()) {
     });
 
     it('runs: newest first with filters, no skip or repeat', async () => {
-      const base = `${server.url}/v1/runs`;
+      const base = `${app.url}/v1/runs`;
       let n = 0;
       const ids = await readAll(`${base}?limit=3&agent_id=even`, (c) => `${base}?limit=3&agent_id=even&cursor=${c}`, async () => {
-        await server.store.createRun({ id: `run_new_${n}`, thread_id: `th_new_run_${n++}`, agent_id: 'even', origin: 'api', input: {}, timeout_ms: 1000, owner: null, created_at: new Date().toISOString() });
+        await app.server.store.createRun({ id: `run_new_${n}`, thread_id: `th_new_run_${n++}`, agent_id: 'even', origin: 'api', input: {}, timeout_ms: 1000, owner: null, created_at: new Date().toISOString() }, { id: 'local', admin: true });
       });
       assert.deepEqual(
         ids,
@@ -73,14 +69,14 @@ for (const dialect of dialects()) {
     });
 
     it('messages: ascending pages stay whole while the thread grows; descending with before', async () => {
-      const base = `${server.url}/v1/threads/th_000/messages`;
+      const base = `${app.url}/v1/threads/th_000/messages`;
       let added = 0;
       const texts: string[] = [];
       let path = `${base}?limit=6`;
       for (;;) {
         const res = await call(path, 'GET');
         texts.push(...res.body.items.map((m: any) => m.content[0].text));
-        if (added < 3) await server.store.messages.append('th_000', null, [{ role: 'user', content: [{ type: 'text', text: `m${25 + added++}` }] }]);
+        if (added < 3) await app.server.store.messages.append('th_000', null, [{ role: 'user', content: [{ type: 'text', text: `m${25 + added++}` }] }]);
         if (!res.body.next_cursor) break;
         path = `${base}?limit=6&after=${res.body.next_cursor}`;
       }

@@ -24,9 +24,9 @@ for (const dialect of dialects()) describe(`prepared statements [${dialect}]`, (
 
   it('compiles once and binds each call\'s own arguments, constants included', async () => {
     const byAgent = prepared((d, agent: string, id: string) => d.kysely.selectFrom('threads').select(['id', 'agent_id']).where('agent_id', '=', agent).where('id', '!=', id).where('title', 'is', null).orderBy('id'));
-    await store.threads.ensure('t1', 'alpha');
-    await store.threads.ensure('t2', 'alpha');
-    await store.threads.ensure('t3', 'beta');
+    await store.threads.ensure('t1', 'alpha', null);
+    await store.threads.ensure('t2', 'alpha', null);
+    await store.threads.ensure('t3', 'beta', null);
     assert.deepEqual((await byAgent(db, 'alpha', 't1')).rows, [{ id: 't2', agent_id: 'alpha' }]);
     assert.deepEqual((await byAgent(db, 'beta', 'x')).rows, [{ id: 't3', agent_id: 'beta' }]);
     // Inside a transaction it runs on the transaction's connection.

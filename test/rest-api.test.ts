@@ -1,41 +1,31 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { before, describe, it } from 'node:test';
 import { assertError, call, openSse } from './helpers/api.js';
 import { postJson, waitFor } from './helpers/http.js';
 import { dialects } from './helpers/databases.js';
-import { startTestServer } from './helpers/server.js';
-
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+import { useServer } from './helpers/setup.js';
+import { words } from './helpers/text.js';
 
 for (const dialect of dialects()) describe(`REST: threads, runs, agents and the run streams [${dialect}]`, () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const app = useServer({ dialect, env: { AGENTSDK_SSE_PING_MS: '50' } });
   let url: string;
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ dialect, modelUrl: fake.url, env: { AGENTSDK_SSE_PING_MS: '50' } });
-    url = server.url;
+  before(() => {
+    url = app.url;
   });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-  });
-  beforeEach(() => fake.reset());
 
   /** The run id of the thread's only active run, once it is stored. */
   const activeRun = (threadId: string) =>
     waitFor(async () => (await call(`${url}/v1/runs?thread_id=${threadId}&status=running`, 'GET')).body.items[0]?.id as string | undefined, 10_000, 'a running run');
 
   it('reads threads, summaries, messages; patches metadata', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'First answer.' }] }, { content: [{ type: 'text', text: 'Second answer.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'First answer.' }] }, { content: [{ type: 'text', text: 'Second answer.' }] });
     await postJson(`${url}/v1/run`, { prompt: 'one', session_id: 'rest-1' });
     const second = await postJson(`${url}/v1/run`, { prompt: 'two', session_id: 'rest-1' });
 
     const thread = await call(`${url}/v1/threads/rest-1`, 'GET');
     assert.equal(thread.status, 200);
-    assert.deepEqual(Object.keys(thread.body).sort(), ['agent_id', 'created_at', 'id', 'metadata', 'state', 'title', 'updated_at']);
+    assert.deepEqual(Object.keys(thread.body).sort(), ['agent_id', 'created_at', 'id', 'metadata', 'owner', 'state', 'title', 'updated_at']);
 
     const all = await call(`${url}/v1/threads/rest-1/messages`, 'GET');
     assert.deepEqual(
@@ -80,7 +70,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
   });
 
   it('lists runs with filters and reads a run record', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'ok' }], usage: { input_tokens: 7, output_tokens: 2 } });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }], usage: { input_tokens: 7, output_tokens: 2 } });
     const t0 = new Date().toISOString();
     const res = await postJson(`${url}/v1/run`, { prompt: 'filtered', session_id: 'rest-runs' });
     const run = await call(`${url}/v1/runs/${res.body.run_id}`, 'GET');
@@ -101,7 +91,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
   });
 
   it('POST /v1/runs streams canonical events with id = seq and ends after the terminal event', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(4) }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: words(4) }] });
     const sse = await openSse(`${url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'go', thread_id: 'rest-stream' }) });
     await sse.done;
     assert.deepEqual(
@@ -118,7 +108,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
   });
 
   it('GET /v1/runs/:id/events replays from Last-Event-ID or ?after, follows live, and ends', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(30) }], chunkDelayMs: 20 });
+    app.fake.enqueue({ content: [{ type: 'text', text: words(30) }], chunkDelayMs: 20 });
     const first = await openSse(`${url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'slow' }) });
     await waitFor(() => first.frames.length >= 4, 10_000, 'first frames');
     first.stop(); // the run goes on without its first client
@@ -128,7 +118,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
 
     const live = await openSse(`${url}/v1/runs/${runId}/events`, { headers: { 'last-event-id': String(lastSeen) } });
     await live.done;
-    assert.ok(!server.runtime.get(runId), 'stream ended with the run');
+    assert.ok(!app.server.runtime.get(runId), 'stream ended with the run');
     const all = [...seen, ...live.frames.map((f) => Number(f.id))];
     assert.deepEqual(
       all,
@@ -151,7 +141,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
   });
 
   it('cancels an active run: 202, the stream ends cancelled, /v1/run answers 409 cancelled', async () => {
-    fake.enqueue({ hang: true });
+    app.fake.enqueue({ hang: true });
     const blocking = postJson(`${url}/v1/run`, { prompt: 'never answered', session_id: 'rest-cancel' });
     const runId = await activeRun('rest-cancel');
     const events = await openSse(`${url}/v1/runs/${runId}/events`);
@@ -173,7 +163,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
   });
 
   it('DELETE cancels the active run, then removes the thread with its messages, runs and events', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: 'kept for a moment' }] }, { hang: true });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'kept for a moment' }] }, { hang: true });
     const done = await postJson(`${url}/v1/run`, { prompt: 'first', session_id: 'rest-delete' });
     const blocking = postJson(`${url}/v1/run`, { prompt: 'second', session_id: 'rest-delete' });
     const activeId = await activeRun('rest-delete');
@@ -186,9 +176,9 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
     assertError(await call(`${url}/v1/threads/rest-delete/messages`, 'GET'), 404, 'not_found');
     for (const id of [done.body.run_id, activeId]) {
       assertError(await call(`${url}/v1/runs/${id}`, 'GET'), 404, 'not_found');
-      assert.deepEqual(await server.store.eventLog.list(id), []);
+      assert.deepEqual(await app.server.store.eventLog.list(id), []);
     }
-    assert.deepEqual(await server.store.messages.list('rest-delete'), []);
+    assert.deepEqual(await app.server.store.messages.list('rest-delete'), []);
     assertError(await call(`${url}/v1/threads/rest-delete`, 'DELETE'), 404, 'not_found');
   });
 });

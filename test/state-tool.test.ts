@@ -15,7 +15,7 @@ function setup(initial: unknown = null) {
       return true;
     },
   };
-  const [get, update] = createStateTools(() => store);
+  const [get, update] = createStateTools(store);
   const events: RunEvent[] = [];
   const ctx: ToolContext = { signal: new AbortController().signal, runId: 'r1', threadId: 't1', emit: (e) => void events.push(e) };
   return { get, update, ctx, events, states };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 
 /** Debian's Chromium (.ci/run installs it); without it the test skips and says why. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -11,23 +11,21 @@ const noBrowser = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM}
 if (noBrowser) console.log(`# Swagger UI test skipped: ${noBrowser}`);
 
 describe('Swagger UI at /docs in headless Chromium', { skip: noBrowser }, () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const app = useServer({ noCredentials: true });
   let browser: Browser;
 
   before(async () => {
-    server = await startTestServer({ noCredentials: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true, timeout: 30_000 });
   });
   after(async () => {
     await browser?.close();
-    await server?.stop();
   });
 
   it('lists the operations, and "Try it out" on GET /health shows {"status":"ok"}', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.goto(`${server.url}/docs`);
+    await page.goto(`${app.url}/docs`);
     await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
 
     const operations = await page.locator('.opblock-summary-path').allInnerTexts();

@@ -1,37 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MAX_TOOL_OUTPUT } from '../src/runtime/tools/registry.js';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 import { callTool, callTools, offeredTools, stdioFixture } from './helpers/tools.js';
 
 /** How the registry runs tools: timeouts, thrown errors, truncation, schema checks, policies. An MCP fixture tool that hangs or throws is the vehicle. */
 describe('tool execution', () => {
-  let fake: FakeAnthropic | undefined;
-  let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
-
-  before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({
-      modelUrl: fake.url,
-      env: { AGENTSDK_TOOL_TIMEOUT_MS: '1000' },
+  const app = useServer({
+    env: { AGENTSDK_TOOL_TIMEOUT_MS: '1000' },
+    agents: {
       agents: {
-        agents: {
-          // Timeouts, most specific first: the tool's entry, the MCP server's timeout_ms, AGENTSDK_TOOL_TIMEOUT_MS.
-          assistant: { tools: { current_time: 'allow', read_file: 'deny', mcp__hang: { timeout_ms: 200 } }, mcp_servers: { mcp: stdioFixture() } },
-          server_timeout: { mcp_servers: { mcp: stdioFixture({ timeout_ms: 400 }) } },
-          global_timeout: { mcp_servers: { mcp: stdioFixture() } },
-        },
+        // Timeouts, most specific first: the tool's entry, the MCP server's timeout_ms, AGENTSDK_TOOL_TIMEOUT_MS.
+        assistant: { tools: { current_time: 'allow', read_file: 'deny', mcp__hang: { timeout_ms: 200 } }, mcp_servers: { mcp: stdioFixture() } },
+        server_timeout: { mcp_servers: { mcp: stdioFixture({ timeout_ms: 400 }) } },
+        global_timeout: { mcp_servers: { mcp: stdioFixture() } },
       },
-    });
+    },
   });
-  after(async () => {
-    await server?.stop();
-    await fake?.close();
-  });
-  beforeEach(() => fake!.reset());
 
-  const call = (name: string, input: unknown = {}, agent?: string) => callTool(server!.url, fake!, name, input, agent);
+  const call = (name: string, input: unknown = {}, agent?: string) => callTool(app.url, app.fake, name, input, agent);
   const stats = async () => JSON.parse((await call('mcp__stats')).output) as { pid: number; calls: Record<string, number> };
 
   it('a tool that hangs hits its timeout; the model sees an is_error result', async () => {
@@ -84,13 +71,13 @@ describe('tool execution', () => {
   it('a denied tool is not offered and does not run', async () => {
     const r = await call('read_file', { path: 'x' });
     assert.deepEqual([r.is_error, r.output], [true, 'unknown tool: read_file']);
-    const offered = offeredTools(fake!, 0);
+    const offered = offeredTools(app.fake, 0);
     assert.ok(offered.includes('current_time') && offered.includes('mcp__hang'), offered.join());
     assert.ok(!offered.includes('read_file'));
   });
 
   it('one failing call does not spoil the others of its turn', async () => {
-    const { results, modelSaw } = await callTools(server!.url, fake!, [
+    const { results, modelSaw } = await callTools(app.url, app.fake, [
       { name: 'mcp__fail', input: {} },
       { name: 'mcp__echo', input: { text: 'fine' } },
       { name: 'mcp__hang', input: {} },

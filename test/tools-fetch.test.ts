@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createFetchTool, type Resolver } from '../src/runtime/tools/http-fetch.js';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { startTestServer } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 import { callTool } from './helpers/tools.js';
 
 /** A local HTTP server that records the paths it was asked for. */
@@ -31,18 +30,17 @@ async function startSite(handler: (req: http.IncomingMessage, body: string, res:
 type Site = Awaited<ReturnType<typeof startSite>>;
 
 describe('http_fetch', () => {
-  let fake: FakeAnthropic | undefined;
   /** The "public" site: reachable as `localhost` only where AGENTSDK_FETCH_ALLOW says so. */
   let site: Site | undefined;
   /** A private service on another port that no test may reach. */
   let secret: Site | undefined;
+  const agents = { agents: { assistant: { tools: { http_fetch: { timeout_ms: 500 } } } } };
   /** No allowlist. */
-  let strict: Awaited<ReturnType<typeof startTestServer>> | undefined;
-  /** AGENTSDK_FETCH_ALLOW=localhost, a 1000-byte cap and a 500 ms limit. */
-  let allowing: Awaited<ReturnType<typeof startTestServer>> | undefined;
+  const strict = useServer({ agents });
+  /** AGENTSDK_FETCH_ALLOW=localhost, a 1000-byte cap and a 500 ms limit; the same fake model as `strict`. */
+  const allowing = useServer({ fake: () => strict.fake, agents, env: { AGENTSDK_FETCH_ALLOW: 'localhost', AGENTSDK_FETCH_MAX_BYTES: '1000' } });
 
   before(async () => {
-    fake = await startFakeAnthropic();
     secret = await startSite((_req, _body, res) => res.end('the secret'));
     site = await startSite((req, body, res) => {
       const path = req.url ?? '/';
@@ -57,21 +55,14 @@ describe('http_fetch', () => {
       if (path === '/see-other') return void res.writeHead(303, { location: '/echo' }).end();
       res.writeHead(404).end();
     });
-    const agents = { agents: { assistant: { tools: { http_fetch: { timeout_ms: 500 } } } } };
-    strict = await startTestServer({ modelUrl: fake.url, agents });
-    allowing = await startTestServer({ modelUrl: fake.url, agents, env: { AGENTSDK_FETCH_ALLOW: 'localhost', AGENTSDK_FETCH_MAX_BYTES: '1000' } });
   });
   after(async () => {
-    await strict?.stop();
-    await allowing?.stop();
     await site?.close();
     await secret?.close();
-    await fake?.close();
   });
-  beforeEach(() => fake!.reset());
 
   const fetchVia = async (server: typeof strict, input: Record<string, unknown>) => {
-    const r = await callTool(server!.url, fake!, 'http_fetch', input);
+    const r = await callTool(server.url, strict.fake, 'http_fetch', input);
     return { ...r, json: r.is_error ? undefined : JSON.parse(r.output) };
   };
 

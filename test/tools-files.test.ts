@@ -1,46 +1,38 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { startTestServer, tempDir } from './helpers/server.js';
+import { after, describe, it } from 'node:test';
+import { tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 import { callTool } from './helpers/tools.js';
 
 describe('file tools (workspace confinement)', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
   const tmp = tempDir();
   const ws = join(tmp.dir, 'ws');
   const outside = join(tmp.dir, 'outside');
 
-  before(async () => {
-    mkdirSync(ws);
-    mkdirSync(outside);
-    writeFileSync(join(outside, 'secret.txt'), 'TOP SECRET');
-    symlinkSync(outside, join(ws, 'escape-dir'));
-    symlinkSync(join(outside, 'secret.txt'), join(ws, 'escape-file'));
-    symlinkSync(join(outside, 'not-yet.txt'), join(ws, 'dangling'));
-    mkdirSync(join(ws, 'docs'));
-    writeFileSync(join(ws, 'docs', 'a.txt'), 'alpha\nbeta\ngamma\n');
-    symlinkSync(join(ws, 'docs', 'a.txt'), join(ws, 'inner-link'));
-    fake = await startFakeAnthropic();
-    server = await startTestServer({
-      modelUrl: fake.url,
-      agents: { agents: { assistant: { workspace: ws, tools: { read_file: 'allow', write_file: 'allow', edit_file: 'allow', list_dir: 'allow', search_files: 'allow' } } } },
-    });
+  const app = useServer({
+    agents: { agents: { assistant: { workspace: ws, tools: { read_file: 'allow', write_file: 'allow', edit_file: 'allow', list_dir: 'allow', search_files: 'allow' } } } },
+    // The workspace, and what lies outside it, exist before the server starts.
+    prepare: () => {
+      mkdirSync(ws);
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'secret.txt'), 'TOP SECRET');
+      symlinkSync(outside, join(ws, 'escape-dir'));
+      symlinkSync(join(outside, 'secret.txt'), join(ws, 'escape-file'));
+      symlinkSync(join(outside, 'not-yet.txt'), join(ws, 'dangling'));
+      mkdirSync(join(ws, 'docs'));
+      writeFileSync(join(ws, 'docs', 'a.txt'), 'alpha\nbeta\ngamma\n');
+      symlinkSync(join(ws, 'docs', 'a.txt'), join(ws, 'inner-link'));
+    },
   });
-  after(async () => {
-    await server.stop();
-    await fake.close();
-    tmp.cleanup();
-  });
-  beforeEach(() => fake.reset());
+  after(() => tmp.cleanup());
 
-  const call = (name: string, input: unknown) => callTool(server.url, fake, name, input);
+  const call = (name: string, input: unknown) => callTool(app.url, app.fake, name, input);
 
   it('offers exactly the configured tools', async () => {
     await call('list_dir', {});
-    assert.deepEqual(fake.requests[0].body.tools.map((t: any) => t.name).sort(), ['edit_file', 'list_dir', 'read_file', 'search_files', 'write_file']);
+    assert.deepEqual(app.fake.requests[0].body.tools.map((t: any) => t.name).sort(), ['edit_file', 'list_dir', 'read_file', 'search_files', 'write_file']);
   });
 
   it('refuses ../ traversal, absolute paths and symlinks leading out, as tool errors', async () => {

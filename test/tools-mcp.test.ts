@@ -1,52 +1,48 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { after, describe, it } from 'node:test';
 import { startMcpHttpServer, type McpHttpFixture } from './fixtures/mcp-http-server.js';
-import { startTestServer, tempDir } from './helpers/server.js';
+import { tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 import { callTool, callTools, memoryLogger, offeredTools, processGone, stdioFixture, waitFor } from './helpers/tools.js';
 
 describe('MCP servers (stdio and streamable HTTP)', () => {
   const tmp = tempDir();
   const startLog = join(tmp.dir, 'stdio-starts.log');
   const mem = memoryLogger();
-  let fake: FakeAnthropic | undefined;
   let mcpHttp: McpHttpFixture | undefined;
-  let server: Awaited<ReturnType<typeof startTestServer>> | undefined;
 
-  before(async () => {
-    fake = await startFakeAnthropic();
-    mcpHttp = await startMcpHttpServer();
-    server = await startTestServer({
-      modelUrl: fake.url,
-      logger: mem.logger,
-      agents: {
+  const app = useServer({
+    logger: mem.logger,
+    // The streamable HTTP server runs before the agents file can name its URL.
+    prepare: async () => {
+      mcpHttp = await startMcpHttpServer();
+      return {
         agents: {
-          assistant: {
-            // local: every tool but `fail`; remote: denied by default, only echo and stats allowed.
-            tools: { local__fail: 'deny', remote__echo: 'allow', remote__stats: 'allow' },
-            mcp_servers: {
-              local: stdioFixture({ env: { MCP_FIXTURE_LOG: startLog } }),
-              remote: { url: mcpHttp.url, policy: 'deny' },
-              broken: { command: join(tmp.dir, 'no-such-mcp-server') },
-              crashing: { command: process.execPath, args: ['-e', 'process.exit(1)'] },
-              down: { url: 'http://127.0.0.1:9/mcp' },
+          agents: {
+            assistant: {
+              // local: every tool but `fail`; remote: denied by default, only echo and stats allowed.
+              tools: { local__fail: 'deny', remote__echo: 'allow', remote__stats: 'allow' },
+              mcp_servers: {
+                local: stdioFixture({ env: { MCP_FIXTURE_LOG: startLog } }),
+                remote: { url: mcpHttp.url, policy: 'deny' },
+                broken: { command: join(tmp.dir, 'no-such-mcp-server') },
+                crashing: { command: process.execPath, args: ['-e', 'process.exit(1)'] },
+                down: { url: 'http://127.0.0.1:9/mcp' },
+              },
             },
           },
         },
-      },
-    });
+      };
+    },
   });
   after(async () => {
-    await server?.stop();
     await mcpHttp?.close();
-    await fake?.close();
     tmp.cleanup();
   });
-  beforeEach(() => fake!.reset());
 
-  const call = (name: string, input: unknown = {}) => callTool(server!.url, fake!, name, input);
+  const call = (name: string, input: unknown = {}) => callTool(app.url, app.fake, name, input);
   const stats = async (tool: 'local__stats' | 'remote__stats') => {
     const r = await call(tool);
     assert.equal(r.is_error, false, r.output);
@@ -64,7 +60,7 @@ describe('MCP servers (stdio and streamable HTTP)', () => {
     for (const name of ['local', 'remote']) assert.ok(mem.records.some((r) => r.level === 30 && r.mcp_server === name && r.msg === 'MCP server connected'), name);
 
     await call('local__echo', { text: 'hi' });
-    assert.deepEqual(offeredTools(fake!, 0), [
+    assert.deepEqual(offeredTools(app.fake, 0), [
       'local__add',
       'local__big',
       'local__echo',
@@ -75,7 +71,7 @@ describe('MCP servers (stdio and streamable HTTP)', () => {
       'remote__echo',
       'remote__stats',
     ]);
-    const schema = fake!.requests[0].body.tools.find((t: any) => t.name === 'local__add').input_schema;
+    const schema = app.fake.requests[0].body.tools.find((t: any) => t.name === 'local__add').input_schema;
     assert.deepEqual([schema.type, Object.keys(schema.properties).sort(), schema.required.sort()], ['object', ['a', 'b'], ['a', 'b']]);
   });
 
@@ -147,7 +143,7 @@ describe('MCP servers (stdio and streamable HTTP)', () => {
   });
 
   it('runs the calls of one turn concurrently, over one connection', async () => {
-    const { results, modelSaw } = await callTools(server!.url, fake!, [
+    const { results, modelSaw } = await callTools(app.url, app.fake, [
       { name: 'local__slow', input: { ms: 300 } },
       { name: 'local__slow', input: { ms: 300 } },
     ]);

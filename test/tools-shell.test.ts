@@ -1,46 +1,45 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { MAX_SHELL_OUTPUT } from '../src/runtime/tools/shell.js';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
-import { startTestServer, tempDir } from './helpers/server.js';
+import { tempDir } from './helpers/server.js';
+import { useServer } from './helpers/setup.js';
 import { callTool, memoryLogger, offeredTools, processGone, waitFor } from './helpers/tools.js';
 
 describe('shell tool', () => {
   const tmp = tempDir();
   const ws = join(tmp.dir, 'ws');
   const mem = memoryLogger();
-  let fake: FakeAnthropic | undefined;
-  /** Default configuration: the shell is off. */
-  let off: Awaited<ReturnType<typeof startTestServer>> | undefined;
-  /** AGENTSDK_SHELL=on, workspace from AGENTSDK_WORKSPACE, a 1 s limit for shell. */
-  let on: Awaited<ReturnType<typeof startTestServer>> | undefined;
   const pids: number[] = [];
-
-  before(async () => {
-    mkdirSync(ws);
-    process.env.SHELL_TEST_SECRET = 'do-not-pass-me';
-    fake = await startFakeAnthropic();
-    off = await startTestServer({ modelUrl: fake.url, logger: mem.logger, agents: { agents: { assistant: { tools: ['current_time', 'shell'] } } } });
-    on = await startTestServer({
-      modelUrl: fake.url,
-      env: { AGENTSDK_SHELL: 'on', AGENTSDK_WORKSPACE: ws },
-      agents: { agents: { assistant: { tools: { shell: { timeout_ms: 1000 } } } } },
-    });
-  });
-  after(async () => {
+  // Registered first, so it runs before the servers stop: no process a test left behind outlives the suite.
+  after(() => {
     for (const pid of pids) if (!processGone(pid)) process.kill(pid, 'SIGKILL');
-    await off?.stop();
-    await on?.stop();
-    await fake?.close();
+  });
+
+  /** Default configuration: the shell is off. */
+  const off = useServer({
+    logger: mem.logger,
+    agents: { agents: { assistant: { tools: ['current_time', 'shell'] } } },
+    // The workspace exists and the server's environment holds a secret before either server starts.
+    prepare: () => {
+      mkdirSync(ws);
+      process.env.SHELL_TEST_SECRET = 'do-not-pass-me';
+    },
+  });
+  /** AGENTSDK_SHELL=on, workspace from AGENTSDK_WORKSPACE, a 1 s limit for shell; the same fake model as `off`. */
+  const on = useServer({
+    fake: () => off.fake,
+    env: { AGENTSDK_SHELL: 'on', AGENTSDK_WORKSPACE: ws },
+    agents: { agents: { assistant: { tools: { shell: { timeout_ms: 1000 } } } } },
+  });
+  after(() => {
     delete process.env.SHELL_TEST_SECRET;
     tmp.cleanup();
   });
-  beforeEach(() => fake!.reset());
 
   const sh = async (command: string) => {
-    const r = await callTool(on!.url, fake!, 'shell', { command });
+    const r = await callTool(on.url, off.fake, 'shell', { command });
     return { ...r, json: r.is_error ? undefined : (JSON.parse(r.output) as { exit_code: number | null; stdout: string; stderr: string; signal?: string }) };
   };
   const pidFrom = (file: string) => {
@@ -54,8 +53,8 @@ describe('shell tool', () => {
     const warning = mem.records.find((r) => r.level === 40 && /"shell" ignored/.test(r.msg));
     assert.ok(warning, 'a start-up warning');
     assert.match(warning.msg, /agents\.assistant\.tools: "shell" ignored: .*AGENTSDK_SHELL=on/);
-    const r = await callTool(off!.url, fake!, 'shell', { command: 'echo hi' });
-    assert.deepEqual(offeredTools(fake!, 0), ['current_time']);
+    const r = await callTool(off.url, off.fake, 'shell', { command: 'echo hi' });
+    assert.deepEqual(offeredTools(off.fake, 0), ['current_time']);
     assert.deepEqual([r.is_error, r.output], [true, 'unknown tool: shell']);
   });
 
@@ -64,7 +63,7 @@ describe('shell tool', () => {
     assert.deepEqual(pwd.json, { exit_code: 0, stdout: `${realpathSync(ws)}\n`, stderr: '' });
     assert.equal(readFileSync(join(ws, 'made.txt'), 'utf8'), 'made\n');
     assert.equal((await sh('echo "[$SHELL_TEST_SECRET]"')).json!.stdout, '[]\n');
-    assert.deepEqual(offeredTools(fake!, 0), ['shell']);
+    assert.deepEqual(offeredTools(off.fake, 0), ['shell']);
   });
 
   it('reports exit code and stderr', async () => {

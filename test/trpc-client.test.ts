@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from 'agent-server/trpc';
 import type { RunEvent } from 'agent-server/contracts';
-import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { startCutProxy, type CutProxy } from './helpers/cut-proxy.js';
 import { waitFor } from './helpers/http.js';
-import { startTestServer } from './helpers/server.js';
-
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+import { useServer } from './helpers/setup.js';
+import { words } from './helpers/text.js';
 
 /**
  * EventSource waits 3 s before reconnecting unless the server sent `retry:`; tRPC sends none,
@@ -46,26 +44,20 @@ function collect(subscribe: (handlers: { onData(d: { id: string; data: { type: s
 }
 
 describe('tRPC with @trpc/client', () => {
-  let fake: FakeAnthropic;
-  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const app = useServer();
   let proxy: CutProxy;
 
   before(async () => {
-    fake = await startFakeAnthropic();
-    server = await startTestServer({ modelUrl: fake.url });
-    proxy = await startCutProxy(server.url);
+    proxy = await startCutProxy(app.url);
   });
   after(async () => {
-    await proxy.close();
-    await server.stop();
-    await fake.close();
+    await proxy?.close();
   });
-  beforeEach(() => fake.reset());
 
   it('answers queries and mutations over batched and plain HTTP links', async () => {
-    const trpc = client(server.url);
+    const trpc = client(app.url);
     assert.deepEqual(await trpc.health.query(), { status: 'ok' });
-    fake.enqueue({ content: [{ type: 'text', text: 'Hi from tRPC.' }] });
+    app.fake.enqueue({ content: [{ type: 'text', text: 'Hi from tRPC.' }] });
     const result = await trpc.run.mutate({ prompt: 'hello', session_id: 'trpc-thread' });
     assert.equal(result.output, 'Hi from tRPC.');
     assert.equal(result.session_id, 'trpc-thread');
@@ -93,7 +85,7 @@ describe('tRPC with @trpc/client', () => {
       ['assistant'],
     );
 
-    const plain = client(server.url, false);
+    const plain = client(app.url, false);
     const run = await plain.runs.get.query({ id: result.run_id });
     assert.equal(run.status, 'completed');
     assert.deepEqual(run.usage, { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
@@ -113,7 +105,7 @@ describe('tRPC with @trpc/client', () => {
   });
 
   it('carries the shared error body (with issues) in error.data', async () => {
-    const trpc = client(server.url, false);
+    const trpc = client(app.url, false);
     await assert.rejects(trpc.threads.list.query({ limit: 500 }), (err: unknown) => {
       assert.ok(err instanceof TRPCClientError);
       assert.equal(err.data.code, 'bad_request');
@@ -126,8 +118,8 @@ describe('tRPC with @trpc/client', () => {
   });
 
   it('streams a run it starts (runs.start), with ids <run_id>:<seq>', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(5) }] });
-    const trpc = client(server.url);
+    app.fake.enqueue({ content: [{ type: 'text', text: words(5) }] });
+    const trpc = client(app.url);
     const sub = collect((h) => trpc.runs.start.subscribe({ prompt: 'stream it' }, h));
     await sub.done;
     const started = sub.received[0].event;
@@ -143,8 +135,8 @@ describe('tRPC with @trpc/client', () => {
   });
 
   it('runs.events: a cut connection resumes with every event exactly once', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(60) }], chunkDelayMs: 25 });
-    const trpc = client(server.url);
+    app.fake.enqueue({ content: [{ type: 'text', text: words(60) }], chunkDelayMs: 25 });
+    const trpc = client(app.url);
     const started = collect((h) => trpc.runs.start.subscribe({ prompt: 'long one', thread_id: 'resume-events' }, h));
     const runId = await waitFor(() => started.received[0]?.id.split(':')[0]);
     started.stop();
@@ -156,7 +148,7 @@ describe('tRPC with @trpc/client', () => {
     const beforeCut = sub.received.length;
     proxy.cut(); // EventSource reconnects with Last-Event-ID; the server resumes after it.
     await waitFor(() => sub.received.length > beforeCut, 10_000, 'events after the reconnect');
-    assert.ok(server.runtime.get(runId), 'resumed while the run was still live');
+    assert.ok(app.server.runtime.get(runId), 'resumed while the run was still live');
     await sub.done;
     assert.equal(proxy.requests.length - seen, 2, 'one request, cut, and one reconnect');
     const stored = await trpc.runs.get.query({ id: runId });
@@ -171,7 +163,7 @@ describe('tRPC with @trpc/client', () => {
   });
 
   it('runs.start: a cut connection resumes the same run instead of starting another', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(60) }], chunkDelayMs: 25 });
+    app.fake.enqueue({ content: [{ type: 'text', text: words(60) }], chunkDelayMs: 25 });
     const through = client(proxy.url);
     const seen = proxy.requests.length;
     const sub = collect((h) => through.runs.start.subscribe({ prompt: 'only once', thread_id: 'resume-start' }, h));
@@ -180,7 +172,7 @@ describe('tRPC with @trpc/client', () => {
     proxy.cut();
     await waitFor(() => sub.received.length > beforeCut, 10_000, 'events after the reconnect');
     const runId = sub.received[0].id.split(':')[0];
-    assert.ok(server.runtime.get(runId), 'resumed while the run was still live');
+    assert.ok(app.server.runtime.get(runId), 'resumed while the run was still live');
     await sub.done;
     assert.equal(proxy.requests.length - seen, 2, 'one request, cut, and one reconnect');
     assert.deepEqual(
@@ -188,14 +180,14 @@ describe('tRPC with @trpc/client', () => {
       sub.received.map((_, i) => `${runId}:${i + 1}`),
     );
     assert.equal(sub.received[sub.received.length - 1].event.type, 'run.finished');
-    const runs = await client(server.url).runs.list.query({ thread_id: 'resume-start' });
+    const runs = await client(app.url).runs.list.query({ thread_id: 'resume-start' });
     assert.equal(runs.items.length, 1);
-    assert.equal(fake.requests.length, 1);
+    assert.equal(app.fake.requests.length, 1);
   });
 
   it('runs.events replays a finished run from lastEventId and ends', async () => {
-    fake.enqueue({ content: [{ type: 'text', text: words(3) }] });
-    const trpc = client(server.url);
+    app.fake.enqueue({ content: [{ type: 'text', text: words(3) }] });
+    const trpc = client(app.url);
     const result = await trpc.run.mutate({ prompt: 'short' });
     const all = collect((h) => trpc.runs.events.subscribe({ id: result.run_id }, h));
     await all.done;

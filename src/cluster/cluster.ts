@@ -3,7 +3,7 @@ import type { Listener } from '../db/dialect.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { ClusterRepo } from '../store/cluster.js';
 import type { Store } from '../store/store.js';
-import { DatabaseTurns, type ThreadTurns } from './turns.js';
+import { DatabaseTurns } from './turns.js';
 
 export interface ClusterOptions {
   store: Store;
@@ -11,6 +11,15 @@ export interface ClusterOptions {
   instanceId: string;
   /** How long this instance's lease lasts without a heartbeat (`AGENTSDK_LEASE_MS`). */
   leaseMs: number;
+  /** The runtime whose runs cancel requests reach. */
+  runtime: Runtime;
+  /** The shared per-thread queue the runtime was built with (sharedTurns), if any. */
+  turns?: DatabaseTurns;
+}
+
+/** The per-thread queue across instances when the database can be shared (PostgreSQL); built before the runtime. */
+export function sharedTurns(store: Store, logger: Logger): DatabaseTurns | undefined {
+  return store.db.kind === 'postgres' ? new DatabaseTurns(new ClusterRepo(store.db), store.changes, logger) : undefined;
 }
 
 /**
@@ -26,9 +35,9 @@ export interface ClusterOptions {
  *   owner hears it (NOTIFY, or the sweep at each heartbeat) and aborts it.
  */
 export class Cluster {
-  readonly turns: ThreadTurns | undefined;
+  private readonly turns: DatabaseTurns | undefined;
   private readonly repo: ClusterRepo;
-  private runtime: Runtime | undefined;
+  private readonly runtime: Runtime;
   private listener: Listener | null = null;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | null = null;
@@ -38,7 +47,8 @@ export class Cluster {
 
   private constructor(private readonly opts: ClusterOptions) {
     this.repo = new ClusterRepo(opts.store.db);
-    this.turns = opts.store.db.kind === 'postgres' ? new DatabaseTurns(this.repo, opts.store.changes, opts.logger) : undefined;
+    this.turns = opts.turns;
+    this.runtime = opts.runtime;
   }
 
   /** Registers the instance, recovers runs of instances that are gone, starts listening and heartbeats. */
@@ -67,20 +77,15 @@ export class Cluster {
     return cluster;
   }
 
-  /** The runtime whose runs cancel requests reach. */
-  attach(runtime: Runtime): void {
-    this.runtime = runtime;
-  }
-
   /**
    * Asks whichever instance executes the run to cancel it (it ends `cancelled`).
    * False when the run is not queued or running anywhere.
    */
   async requestCancel(runId: string): Promise<boolean> {
-    if (this.runtime?.cancel(runId)) return true;
+    if (this.runtime.cancel(runId)) return true;
     if (!(await this.repo.requestCancel(runId))) return false;
     // Without NOTIFY (SQLite) the owner is this process; a run still registering is caught by the sweep.
-    if (!this.listener) this.runtime?.cancel(runId);
+    if (!this.listener) this.runtime.cancel(runId);
     return true;
   }
 
@@ -112,7 +117,7 @@ export class Cluster {
         changes.publish(`thread:${m.t}`);
         break;
       case 'c':
-        if (m.o === this.opts.instanceId && m.r) this.runtime?.cancel(m.r);
+        if (m.o === this.opts.instanceId && m.r) this.runtime.cancel(m.r);
         break;
       default:
         this.resync();
@@ -147,7 +152,6 @@ export class Cluster {
    * are interrupted like those of a dead instance.
    */
   private async sweepOwnOrphans(): Promise<void> {
-    if (!this.runtime) return;
     const runtime = this.runtime;
     const orphans = (await this.repo.activeOf(this.opts.instanceId)).filter((id) => !runtime.get(id));
     const confirmed = orphans.filter((id) => this.suspects.has(id));
@@ -163,7 +167,6 @@ export class Cluster {
 
   /** Cancel requests for this instance's runs whose notification was missed. */
   private async sweepCancels(): Promise<void> {
-    if (!this.runtime) return;
     try {
       for (const id of await this.repo.cancelRequested(this.opts.instanceId)) this.runtime.cancel(id);
     } catch (err) {
@@ -173,7 +176,7 @@ export class Cluster {
 
   /** After a lost lease: runs of this process that another instance has closed stop here too. */
   private async dropTakenRuns(): Promise<void> {
-    if (!(this.turns instanceof DatabaseTurns) || !this.runtime) return;
+    if (!this.turns) return;
     const ids = [...this.turns.live].map((r) => r.runId);
     for (const id of await this.repo.ended(ids)) this.runtime.get(id)?.controller.abort('shutdown');
   }

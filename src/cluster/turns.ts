@@ -1,13 +1,8 @@
 import type { Logger } from 'pino';
 import type { LiveRun } from '../runtime/live-run.js';
-import type { ThreadLocks } from '../runtime/thread-lock.js';
+import type { ThreadLocks, ThreadTurns } from '../runtime/thread-lock.js';
 import type { Changes } from '../store/changes.js';
 import type { ClusterRepo } from '../store/cluster.js';
-
-/** Gives a run its thread: resolves with the release once it may execute, rejects when its signal aborts first. */
-export interface ThreadTurns {
-  acquire(run: LiveRun, locks: ThreadLocks): Promise<() => void>;
-}
 
 /** How long a queued run waits for a wake-up before it checks the queue anyway. */
 export const TURN_FALLBACK_MS = 2000;

@@ -111,6 +111,22 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.dropTable('instances').execute();
       },
     },
+    '0004_principals': {
+      // Access control: the principal a thread belongs to, copied onto its runs so run lists filter
+      // on one index. Rows stored before have none: only admins see them.
+      async up(k: Kysely<any>) {
+        await k.schema.alterTable('threads').addColumn('owner', 'text').execute();
+        await k.schema.alterTable('runs').addColumn('principal', 'text').execute();
+        await k.schema.createIndex('threads_owner').on('threads').columns(['owner', 'created_at', 'id']).execute();
+        await k.schema.createIndex('runs_principal').on('runs').columns(['principal', 'created_at', 'id']).execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.dropIndex('runs_principal').execute();
+        await k.schema.dropIndex('threads_owner').execute();
+        await k.schema.alterTable('runs').dropColumn('principal').execute();
+        await k.schema.alterTable('threads').dropColumn('owner').execute();
+      },
+    },
   };
 }
 

@@ -13,6 +13,8 @@ export interface ThreadTable {
   state: ColumnType<unknown, string | null, string | null>;
   created_at: Time;
   updated_at: Time;
+  /** The principal it belongs to (null: stored before access control; admins only). */
+  owner: string | null;
 }
 
 export interface MessageTable {
@@ -40,7 +42,10 @@ export interface RunTable {
   error: ColumnType<unknown, string | null, string | null>;
   pending: ColumnType<unknown, string | null, string | null>;
   timeout_ms: number;
+  /** Instance executing it (lease owner). */
   owner: string | null;
+  /** Its thread's owner (principal id), for run lists. */
+  principal: string | null;
   created_at: Time;
   started_at: ColumnType<string | Date | null, string | null, string | null>;
   finished_at: ColumnType<string | Date | null, string | null, string | null>;

@@ -1,30 +1,26 @@
 import type { AgentCard } from '@a2a-js/sdk';
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
 import { DefaultExecutionEventBusManager } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import { agentCardHandler, jsonRpcHandler } from '@a2a-js/sdk/server/express';
 import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
 import { agentCard, serverCard } from '../protocols/a2a/card.js';
 import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from './a2a/executor.js';
-import { A2aTasks, A2aTaskStore } from './a2a/task-store.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Store } from '../store/store.js';
+import { principalUser } from './a2a/principal-user.js';
+import { A2aTasks, A2aTaskStore } from './a2a/tasks.js';
+import type { Services } from '../services/index.js';
 
-/** JSON-RPC bodies may carry files (base64), so they get more room than the 1 MiB of the JSON routes. */
-export const A2A_MAX_BODY_BYTES = 8 * 1024 * 1024;
+import { A2A_MAX_BODY_BYTES } from './limits.js';
 
 export interface A2aRoutesOptions {
-  runtime: Runtime;
-  store: Store;
-  /** Cancel and follow runs of other instances. */
-  runs: A2aEndpoint['runs'];
+  services: Services;
   /** `AGENTSDK_PUBLIC_URL`: the base URL cards advertise; default: the request's own scheme and host. */
   publicUrl?: string;
 }
 
 /**
- * A2A (SPEC §7) with `@a2a-js/sdk`: protocol v1.0, and v0.3 for older clients
+ * A2A with `@a2a-js/sdk`: protocol v1.0, and v0.3 for older clients
  * (chosen by the `A2A-Version` header; none means 0.3).
  *
  * - `GET /.well-known/agent-card.json` (also `/v1/a2a/.well-known/agent-card.json`):
@@ -33,20 +29,20 @@ export interface A2aRoutesOptions {
  *   endpoint `POST /v1/a2a/agents/:agentId`.
  */
 export function a2aRoutes(opts: A2aRoutesOptions): Router {
-  const { runtime, store } = opts;
-  const tasks = new A2aTasks({ store, runtime });
+  const { services } = opts;
+  const tasks = new A2aTasks(services);
   const busManager = new DefaultExecutionEventBusManager();
-  const agents = runtime.agents;
+  const agents = services.conversations.agents;
   const defaultAgentId = agents.has(DEFAULT_AGENT_ID) ? DEFAULT_AGENT_ID : [...agents.keys()][0];
   const baseUrl = (req: Request) => opts.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
   const parseJson = express.json({ limit: A2A_MAX_BODY_BYTES });
 
   const endpoint = (agentId: string | null): RequestHandler => {
-    const ep: A2aEndpoint = { runtime, tasks, agentId, defaultAgentId, runs: opts.runs };
+    const ep: A2aEndpoint = { services, tasks, agentId, defaultAgentId };
     // The card given to the SDK handler only drives version checks and capabilities; clients get `cardFor`.
     const card = agentId ? agentCard('http://localhost', agents.get(agentId)!) : serverCard('http://localhost', agents.values());
     const handler = new A2aRequestHandler(card, new A2aTaskStore(tasks, agentId), new A2aExecutor(ep), busManager, ep);
-    const rpc = jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } });
+    const rpc = jsonRpcHandler({ requestHandler: handler, userBuilder: principalUser, legacyCompat: { enabled: true } });
     // Our parser first (bigger limit); the SDK's own parser then sees a parsed body and skips.
     return (req, res, next) => {
       if (req.method !== 'POST' || req.path !== '/') return next();
@@ -61,6 +57,12 @@ export function a2aRoutes(opts: A2aRoutesOptions): Router {
     return (req, res, next) => {
       const card = build(req);
       if (!card) return next(new AppError('not_found', `unknown agent "${req.params.agentId}"`));
+      // An origin answers If-None-Match whatever the request's Cache-Control says (fetch() adds
+      // `no-cache` to every conditional request), but Express's req.fresh would refuse the 304.
+      if (req.headers['if-none-match']) {
+        delete req.headers['cache-control'];
+        delete req.headers.pragma;
+      }
       agentCardHandler({ agentCardProvider: async () => card, legacyCompat: { enabled: true } })(req, res, next);
     };
   };

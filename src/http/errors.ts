@@ -15,17 +15,21 @@ export function errorHandler(logger: Logger, production: boolean): ErrorRequestH
       res.end();
       return;
     }
-    if (appErr.code === 'payload_too_large') res.setHeader('connection', 'close');
+    if (appErr.code === 'payload_too_large' || appErr.code === 'request_timeout') res.setHeader('connection', 'close');
     res.status(appErr.status).json(errorBody(appErr, { exposeStack: !production }));
   };
 }
 
-/** Errors raised by Express/body-parser carry an HTTP status; keep their meaning. */
+/** Errors raised by Express, its router or body-parser carry an HTTP status; keep their meaning. */
 function fromExpress(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { status?: number; type?: string; message?: string };
   if (e?.type === 'entity.too.large' || e?.status === 413) return new AppError('payload_too_large', 'request body is too large');
   if (e?.type === 'entity.parse.failed') return new AppError('bad_request', `request body is not valid JSON`);
   if (e?.status === 415) return new AppError('unsupported_media_type', e.message ?? 'unsupported content type');
+  // The router decoding a path parameter (`%zz`, `%FF`, `%C0%AF`), or anyone's decodeURIComponent.
+  if (err instanceof URIError) return new AppError('bad_request', `malformed percent-encoding in the URL: ${err.message}`);
+  if (e?.status === 408) return new AppError('request_timeout', 'request body not received in time');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError(e.status === 404 ? 'not_found' : 'bad_request', e.message || 'bad request');
   return toAppError(err);
 }

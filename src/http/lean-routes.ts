@@ -1,26 +1,35 @@
 import { Router } from 'express';
 import { TERMINAL_EVENTS } from '../../contracts/events.js';
 import { RunRequest } from '../../contracts/run.js';
-import { LEAN_PING, leanFrame } from '../protocols/lean/mapper.js';
+import { LEAN_PING, leanFrame, leanOutcome } from '../protocols/lean/mapper.js';
 import type { RunService } from '../services/runs.js';
+import { AppError } from '../errors.js';
+import { principalOf } from './auth.js';
 import { readJsonObject } from './json-body.js';
 import { SseStream } from './sse.js';
 import { validate } from './validate.js';
 
-/** GET /health, POST /v1/run, POST /v1/run/stream (SPEC §3). */
-export function leanRoutes(runs: RunService, opts: { ssePingMs: number }): Router {
+/** GET /health, POST /v1/run, POST /v1/run/stream: the lean API (docs/architecture.md). */
+export function leanRoutes(runs: RunService, opts: { ssePingMs: number; ready?: () => Promise<string | undefined> }): Router {
   const r = Router();
+
+  // Readiness (not liveness): 503 while the database does not answer or the server drains.
+  r.get('/ready', async (_req, res) => {
+    const problem = opts.ready ? await opts.ready() : undefined;
+    if (problem) throw new AppError('unavailable', `not ready: ${problem}`);
+    res.json({ status: 'ready' });
+  });
 
   r.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   r.post('/v1/run', async (req, res) => {
-    res.json(await runs.runToEnd(validate(RunRequest, await readJsonObject(req)), 'api'));
+    res.json(await leanOutcome(await runs.startSession(principalOf(req), validate(RunRequest, await readJsonObject(req)), 'api')));
   });
 
   r.post('/v1/run/stream', async (req, res) => {
-    const run = await runs.startSession(validate(RunRequest, await readJsonObject(req)), 'stream');
+    const run = await runs.startSession(principalOf(req), validate(RunRequest, await readJsonObject(req)), 'stream');
     const sse = new SseStream(res, { pingMs: opts.ssePingMs, ping: LEAN_PING });
     sse.write(LEAN_PING);
     // The run goes on when the client leaves; only the subscription ends.

@@ -1,9 +1,10 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { acceptsRequestBody, createOpenApiNodeHttpHandler, createProcedureCache, forEachOpenApiProcedure, normalizePath, type OpenApiMethod } from 'trpc-to-openapi';
-import type { TrpcContext } from '../trpc/context.js';
+import { withPrincipal, type TrpcContext } from '../trpc/context.js';
 import { appErrorFromTrpc } from '../trpc/errors.js';
 import type { ApiMeta } from '../trpc/init.js';
 import { appRouter } from '../trpc/router.js';
+import { principalOf } from './auth.js';
 import { readJsonObject } from './json-body.js';
 
 /**
@@ -19,7 +20,7 @@ export function restRoutes(ctx: TrpcContext): RequestHandler {
   });
   const handler = createOpenApiNodeHttpHandler({
     router: appRouter,
-    createContext: () => ctx,
+    createContext: ({ res }) => withPrincipal(ctx, principalOf(res as Response)),
     responseMeta: ({ paths, errors }) => {
       const status = errors.length === 0 && paths?.length === 1 ? successStatus.get(paths[0]) : undefined;
       return status ? { status } : {};

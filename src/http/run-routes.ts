@@ -3,6 +3,7 @@ import { TERMINAL_EVENTS } from '../../contracts/events.js';
 import { RunEventsQuery, RunId, StartRunRequest } from '../../contracts/runs.js';
 import type { Services } from '../services/index.js';
 import type { StreamedEvent } from '../services/run-events.js';
+import { principalOf } from './auth.js';
 import { readJsonObject } from './json-body.js';
 import { SseStream } from './sse.js';
 import { validate } from './validate.js';
@@ -10,7 +11,7 @@ import { validate } from './validate.js';
 const PING = ': ping\n\n';
 
 /**
- * The canonical event streams (SPEC §4): `POST /v1/runs` starts a run and streams it,
+ * The canonical event streams: `POST /v1/runs` starts a run and streams it,
  * `GET /v1/runs/:id/events` replays from `Last-Event-ID` / `?after=` and follows the run
  * live. Frames are `id: <seq>` + `data: <RunEvent>`; the stream ends after the terminal event.
  */
@@ -19,8 +20,8 @@ export function runRoutes(services: Services, opts: { ssePingMs: number }): Rout
 
   r.post('/v1/runs', async (req, res) => {
     const body = validate(StartRunRequest, await readJsonObject(req));
-    const run = await services.runs.start(body, 'rest');
-    await stream(res, (signal) => services.runs.events(run.runId, 0, signal), opts.ssePingMs);
+    const run = await services.runs.start(principalOf(req), body, 'rest');
+    await stream(res, (signal) => services.runs.follow(run, 0, signal), opts.ssePingMs);
   });
 
   r.get('/v1/runs/:id/events', async (req, res) => {
@@ -28,8 +29,9 @@ export function runRoutes(services: Services, opts: { ssePingMs: number }): Rout
     const query = validate(RunEventsQuery, req.query, 'query');
     const header = req.headers['last-event-id'];
     const after = header !== undefined ? validate(RunEventsQuery, { after: header }, 'Last-Event-ID header').after : query.after;
-    await services.runs.assertExists(id);
-    await stream(res, (signal) => services.runs.events(id, after ?? 0, signal), opts.ssePingMs);
+    const principal = principalOf(req);
+    await services.runs.assertVisible(principal, id);
+    await stream(res, (signal) => services.runs.events(principal, id, after ?? 0, signal), opts.ssePingMs);
   });
 
   return r;

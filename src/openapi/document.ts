@@ -2,12 +2,15 @@ import { forEachOpenApiProcedure, generateOpenApiDocument, normalizePath, type O
 import pkg from '../../package.json' with { type: 'json' };
 import type { ApiMeta } from '../trpc/init.js';
 import { appRouter } from '../trpc/router.js';
+import { isPublicRoute } from '../http/auth.js';
 import { errorResponses, handMountedPaths } from './hand-mounted.js';
 
 const DESCRIPTION = [
   'One agent server, many protocols. REST routes here are generated from the same contracts as the tRPC procedures at `/trpc`;',
   'the streaming routes are Server-Sent Events whose frames are the listed event schemas.',
   'Every error, on every route, has the body `Error`.',
+  'Authentication: an API key or JWT as `Authorization: Bearer …` (or the key as `x-api-key`); routes marked without security are public.',
+  'Event streams opened by a browser EventSource may instead pass `?access_token=` with a token from `POST /v1/auth/stream-token` (GET event streams only).',
 ].join(' ');
 
 let built: OpenAPIObject | undefined;
@@ -26,7 +29,7 @@ function build(): OpenAPIObject {
     description: DESCRIPTION,
     version: pkg.version,
     baseUrl: '/',
-    securitySchemes: {},
+    securitySchemes: SECURITY_SCHEMES,
     tags: ['meta', 'run', 'threads', 'runs', 'agents', 'ag-ui', 'ai-sdk', 'a2a'],
     paths: handMountedPaths,
   });
@@ -41,6 +44,29 @@ function build(): OpenAPIObject {
     }
     Object.assign(responses, errorResponses(meta.errors ?? [], { $ref: '#/components/schemas/Error' }));
   });
-  if (Object.keys(doc.components?.securitySchemes ?? {}).length === 0) delete doc.components!.securitySchemes;
+  secure(doc);
   return doc;
+}
+
+/** The same credential either way: an API key or a JWT as a bearer token, or the key in `x-api-key`. */
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key (AGENTSDK_API_KEYS) or a JWT (AGENTSDK_JWT_*): `Authorization: Bearer <credential>`' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key in the `x-api-key` header' },
+} as const;
+
+/** One global requirement (either scheme); public routes opt out; every other route documents 401 and 403. */
+function secure(doc: OpenAPIObject): void {
+  doc.security = [{ bearer: [] }, { apiKey: [] }];
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(item as Record<string, { security?: unknown[]; responses: Record<string, unknown> }>)) {
+      if (isPublicRoute({ method: method.toUpperCase(), path })) {
+        op.security = [];
+        continue;
+      }
+      delete op.security;
+      Object.assign(op.responses, errorResponses([401, 403], { $ref: '#/components/schemas/Error' }));
+      // Keep the responses in status order.
+      op.responses = Object.fromEntries(Object.entries(op.responses).sort(([a], [b]) => a.localeCompare(b)));
+    }
+  }
 }

@@ -12,6 +12,8 @@ import { AiSdkChatMessages, AiSdkChatParams, AiSdkRunParams, AiSdkRunRequest, Ai
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (`issues` lists each problem)',
+  401: 'Missing or invalid credential (`WWW-Authenticate: Bearer`)',
+  403: 'Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request',
   404: 'Unknown thread, run, agent or route',
   409: 'Conflict (e.g. the run is not active, or was cancelled)',
   413: 'Request body larger than 1 MiB',

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../redact.js';
 import type { MessageCreateParamsStreaming, MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
 import Anthropic from '@anthropic-ai/sdk';
 import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
@@ -179,7 +180,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
         }
       }
     } catch (err) {
-      throw signal.aborted ? err : modelError(err);
+      throw signal.aborted ? err : modelError(err, [ctx.client.apiKey, ctx.client.authToken]);
     } finally {
       // Tokens spent on a call that failed part-way still count.
       addUsage(meter.total, usage);
@@ -285,11 +286,12 @@ export async function settlePending(ctx: LoopContext, pending: PendingInputs): P
 }
 
 /** Any failure of the model call or its stream is the upstream's: 502, with the provider's message (never credentials). */
-function modelError(err: unknown): AppError {
+/** Upstream text is redacted here too: an error frame mid-stream never passes the redacting fetch's text(). */
+function modelError(err: unknown, secrets: Array<string | null | undefined>): AppError {
   if (err instanceof Anthropic.APIError && err.status) {
     const detail = (err.error as { error?: { message?: string } } | undefined)?.error?.message ?? err.message;
-    return new AppError('upstream_error', `model API error (HTTP ${err.status}): ${detail}`, { cause: err });
+    return new AppError('upstream_error', `model API error (HTTP ${err.status}): ${redactSecrets(detail, secrets)}`, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new AppError('upstream_error', `model API error: ${message}`, { cause: err });
+  return new AppError('upstream_error', `model API error: ${redactSecrets(message, secrets)}`, { cause: err });
 }

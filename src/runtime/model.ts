@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Config } from '../config.js';
+import { redactSecrets } from '../redact.js';
 import { createModelFetch } from './model-fetch.js';
 
 /** One SDK client for the process; exactly one credential is passed so the SDK never mixes them. */
@@ -11,8 +12,28 @@ export function createModelClient(config: Config): Anthropic | null {
     maxRetries: config.anthropicMaxRetries,
     // The run's own timeout bounds the call; the SDK's 10-minute default would cut long runs short.
     timeout: 2_147_483_647,
-    fetch: createModelFetch(),
+    fetch: redactingFetch(createModelFetch(), Object.values(config.credentials)),
   });
+}
+
+/**
+ * Error bodies from the API (or a gateway before it) reach users through the SDK's error
+ * message: a gateway that echoes the request's Authorization header would put the credential
+ * in responses, stored runs and logs. Their text is redacted here, before the SDK reads it.
+ */
+export function redactingFetch(inner: typeof fetch, secrets: string[]): typeof fetch {
+  return async (input, init) => {
+    const res = await inner(input, init);
+    if (res.ok) return res;
+    return new Proxy(res, {
+      get(target, prop) {
+        if (prop === 'text') return async () => redactSecrets(await target.text(), secrets);
+        if (prop === 'json') return async () => JSON.parse(redactSecrets(await target.text(), secrets));
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
 }
 
 export type ModelClient = Anthropic;

@@ -5,17 +5,18 @@ import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
-import type { Begun, Store } from '../store/store.js';
+import type { Access, Begun, Store } from '../store/store.js';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
 import type { ModelClient } from './model.js';
-import { ThreadLocks } from './thread-lock.js';
-import type { ThreadTurns } from '../cluster/turns.js';
+import { ThreadLocks, type ThreadTurns } from './thread-lock.js';
 import type { ToolRegistry } from './tools/registry.js';
 
 export interface StartRun {
   agentId: string;
+  /** Who starts it: a new thread becomes theirs; an existing one must be (or they are an admin). */
+  access: Access;
   threadId?: string;
   /** A caller-chosen run id (AG-UI sends one); 409 if it is taken. */
   runId?: string;
@@ -55,6 +56,22 @@ export interface RunInputs {
   extraTools?: string[];
   /** Replaces the thread's state before the run goes on (AG-UI `state`). */
   state?: unknown;
+}
+
+/** One run's execution: what `Runtime.execute` needs, new or resumed. */
+interface Execution {
+  run: LiveRun;
+  /** Its place in the thread's queue. */
+  turn: Promise<() => void>;
+  agent: Agent;
+  client: ModelClient;
+  /** New turns to append once the thread is the run's. */
+  input: NewMessage[];
+  req: Omit<StartRun, 'access'>;
+  /** Stored already begun (start's fast path); else it begins once it has the thread. */
+  begun?: Begun;
+  /** A waiting run going on: what it waited for, and the tool calls it made before. */
+  resumed?: { pending: PendingInputs; toolCalls: ToolCall[] };
 }
 
 /** Why a run's signal was aborted; decides its final status. */
@@ -116,14 +133,14 @@ export class Runtime {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
       const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
-      if (free) begun = await this.deps.store.startRun(record, messages, req.state);
-      else await this.deps.store.createRun(record);
+      if (free) begun = await this.deps.store.startRun(record, req.access, messages, req.state);
+      else await this.deps.store.createRun(record, req.access);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.launch(run, timeoutMs, false, () => this.execute(run, turn, agent, client, messages, req, begun));
+    this.launch(run, timeoutMs, false, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
     return run;
   }
 
@@ -158,17 +175,7 @@ export class Runtime {
     return true;
   }
 
-  /** `begun`: the run was stored already begun (start's fast path); else it begins once it has the thread. */
-  private async execute(
-    run: LiveRun,
-    turn: Promise<() => void>,
-    agent: Agent,
-    client: ModelClient,
-    input: NewMessage[],
-    req: StartRun,
-    begun?: Begun,
-    resumed?: { pending: PendingInputs; toolCalls: ToolCall[] },
-  ): Promise<void> {
+  private async execute({ run, turn, agent, client, input, req, begun, resumed }: Execution): Promise<void> {
     const { store, logger } = this.deps;
     const meter = new UsageMeter();
     let result: LoopResult | undefined;
@@ -255,7 +262,7 @@ export class Runtime {
     const turn = this.takeTurn(run);
     // Unless the caller says otherwise, the run goes on with the tools and context it started with.
     const first = record.input as { client_tools?: ClientTool[]; context?: string; extra_tools?: string[] };
-    const req: StartRun = {
+    const req: Omit<StartRun, 'access'> = {
       agentId: agent.id,
       threadId: record.thread_id,
       origin: opts.origin ?? record.origin,
@@ -264,7 +271,9 @@ export class Runtime {
       extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
       ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     };
-    this.launch(run, record.timeout_ms, true, () => this.execute(run, turn, agent, client, inputs.messages ?? [], req, undefined, { pending, toolCalls: record.tool_calls ?? [] }));
+    this.launch(run, record.timeout_ms, true, () =>
+      this.execute({ run, turn, agent, client, input: inputs.messages ?? [], req, resumed: { pending, toolCalls: record.tool_calls ?? [] } }),
+    );
     return { pending, run };
   }
 

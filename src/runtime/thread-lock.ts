@@ -1,3 +1,4 @@
+import type { LiveRun } from './live-run.js';
 /**
  * Per-thread FIFO: one holder per thread, waiters served in arrival order.
  * A waiter whose signal aborts leaves the queue without blocking those behind it.
@@ -48,4 +49,12 @@ export class ThreadLocks {
   depth(threadId: string): number {
     return this.queues.get(threadId)?.length ?? 0;
   }
+}
+
+/**
+ * Gives a run its thread when several instances share the database: resolves with the release
+ * once it may execute, rejects when its signal aborts first. Without one, `ThreadLocks` alone.
+ */
+export interface ThreadTurns {
+  acquire(run: LiveRun, locks: ThreadLocks): Promise<() => void>;
 }

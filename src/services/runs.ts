@@ -1,16 +1,22 @@
 import type { Run, ListRunsInput, RunInputsRequest, RunInputsResult, StartRunRequest } from '../../contracts/runs.js';
-import type { RunRequest, RunResult } from '../../contracts/run.js';
+import type { RunRequest } from '../../contracts/run.js';
+import type { RunStatus } from '../../contracts/common.js';
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
-import { leanResult } from '../protocols/lean/mapper.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { LiveRun } from '../runtime/live-run.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { StoredEvent } from '../store/events.js';
+import type { StoredMessage } from '../store/messages.js';
 import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
+import { ownerFilter, visibleRun, type Principal } from './access.js';
 import { runEvents, type StreamedEvent } from './run-events.js';
 
-/** Runs: listing, reading, starting, streaming and cancelling, for every API surface. */
+/**
+ * Runs: listing, reading, starting, streaming and cancelling, for every API surface. Every
+ * method takes the caller; a run of another principal is 404 exactly like an unknown one.
+ */
 export class RunService {
   constructor(
     private readonly runtime: Runtime,
@@ -19,8 +25,9 @@ export class RunService {
     private readonly cluster?: Cluster,
   ) {}
 
-  async list(input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
-    return this.store.runs.page({
+  async list(principal: Principal, input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
+    const page = await this.store.runs.page({
+      principal: ownerFilter(principal, input.owner),
       limit: input.limit,
       cursor: input.cursor,
       threadId: input.thread_id,
@@ -30,55 +37,102 @@ export class RunService {
       createdAfter: input.created_after,
       createdBefore: input.created_before,
     });
+    return { items: page.items.map(toRun), next_cursor: page.next_cursor };
   }
 
-  async get(id: string): Promise<RunRecord> {
-    const run = await this.store.runs.get(id);
-    if (!run) throw new AppError('not_found', `unknown run "${id}"`);
-    return run;
+  async get(principal: Principal, id: string): Promise<RunRecord> {
+    return visibleRun(principal, await this.store.runs.get(id), id);
   }
 
-  start(req: StartRunRequest, origin: string): Promise<LiveRun> {
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin });
+  /** The run as the API shows it. */
+  async read(principal: Principal, id: string): Promise<Run> {
+    return toRun(await this.get(principal, id));
+  }
+
+  start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
   }
 
   /** A lean API request (a prompt on a session) started as a run. */
-  startSession(req: RunRequest, origin: string): Promise<LiveRun> {
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin });
+  startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
   }
 
-  /** The lean API's blocking call: the result, or the AppError its terminal event stands for. */
-  async runToEnd(req: RunRequest, origin: string): Promise<RunResult> {
-    const run = await this.startSession(req, origin);
-    await run.done;
-    return leanResult(run.events[run.events.length - 1].event, run.threadId, run.runId);
+  /** The run if `principal` may see it, else undefined (unknown and foreign look the same). */
+  async find(principal: Principal, id: string): Promise<RunRecord | undefined> {
+    const run = await this.store.runs.get(id);
+    return run && (principal.admin || run.principal === principal.id) ? run : undefined;
   }
 
-  /** Events after `after` (stored, then live), ending with the terminal event. */
-  events(id: string, after: number, signal?: AbortSignal): AsyncGenerator<StreamedEvent> {
-    return runEvents(this.runtime, this.store, id, after, signal);
+  /** The run's stored events after `after` (the log only; `events` also follows live). */
+  storedEvents(id: string, after = 0): Promise<StoredEvent[]> {
+    return this.store.eventLog.list(id, after);
   }
 
-  /** 404 unless the run exists (checked before a stream's headers go out). */
-  async assertExists(id: string): Promise<void> {
-    if (!this.runtime.get(id)) await this.get(id);
+  /** The turns the run appended to its thread. */
+  turnsOf(run: Pick<RunRecord, 'id' | 'thread_id'>): Promise<StoredMessage[]> {
+    return this.store.messages.ofRun(run.thread_id, run.id);
+  }
+
+  /** The caller's runs (an admin's: all) newest first with a total count, paged by offset. */
+  pageByOffset(principal: Principal, opts: { agentId?: string; threadId?: string; statuses?: RunStatus[]; changedSince?: string; limit: number; offset: number }) {
+    return this.store.runs.pageByOffset({ ...opts, principal: ownerFilter(principal) });
+  }
+
+  /** Events after `after` (stored, then live), ending with the terminal event; 404 for a run the caller may not see. */
+  async *events(principal: Principal, id: string, after: number, signal?: AbortSignal): AsyncGenerator<StreamedEvent> {
+    await this.get(principal, id);
+    yield* runEvents(this.runtime, this.store, id, after, signal);
+  }
+
+  /** Events of a run the caller has just started (no access check needed). */
+  follow(run: LiveRun, after: number, signal?: AbortSignal): AsyncGenerator<StreamedEvent> {
+    return runEvents(this.runtime, this.store, run.runId, after, signal);
+  }
+
+  /** 404 unless the run exists and the caller may see it (checked before a stream's headers go out). */
+  async assertVisible(principal: Principal, id: string): Promise<void> {
+    await this.get(principal, id);
   }
 
   /**
-   * 202-style: the run is told to stop and ends `cancelled`, whichever instance executes it;
-   * 409 when it is not queued or running anywhere.
+   * The one cancel rule, on every surface. A queued or running run is told to stop and ends
+   * `cancelled`, whichever instance executes it (`cancelling`). A run waiting for input holds
+   * nothing anywhere, so it ends `cancelled` at once (`cancelled`). Anything else is 409.
    */
-  async cancel(id: string): Promise<{ run_id: string; status: 'cancelling' }> {
-    if (this.runtime.cancel(id)) return { run_id: id, status: 'cancelling' };
-    const run = await this.get(id);
-    if (!ACTIVE_STATUSES.includes(run.status)) throw new AppError('conflict', `run "${id}" is not active (status ${run.status})`);
-    if (!this.cluster) throw new AppError('conflict', `run "${id}" is ${run.status} in another server instance; cancel it there`);
-    if (await this.cluster.requestCancel(id)) return { run_id: id, status: 'cancelling' };
-    throw new AppError('conflict', `run "${id}" is not active (it has just ended)`);
+  async cancel(principal: Principal, id: string): Promise<{ run_id: string; status: 'cancelling' | 'cancelled' }> {
+    await this.get(principal, id);
+    for (let attempt = 0; ; attempt++) {
+      if (this.runtime.cancel(id)) return { run_id: id, status: 'cancelling' };
+      const run = await this.get(principal, id);
+      if (run.status === 'waiting') {
+        if (await this.store.cancelWaiting(run)) return { run_id: id, status: 'cancelled' };
+        // It was answered meanwhile and goes on: cancel it as an active run.
+        if (attempt < 2) continue;
+      }
+      if (!ACTIVE_STATUSES.includes(run.status)) throw new AppError('conflict', `run "${id}" is not active (status ${run.status})`);
+      if (!this.cluster) throw new AppError('conflict', `run "${id}" is ${run.status} in another server instance; cancel it there`);
+      if (await this.cluster.requestCancel(id)) return { run_id: id, status: 'cancelling' };
+      throw new AppError('conflict', `run "${id}" is not active (it has just ended)`);
+    }
+  }
+
+  /** Cancel, then wait (at most `waitMs`) until the run's end is stored, wherever it runs. */
+  async cancelAndSettle(principal: Principal, id: string, waitMs: number): Promise<RunRecord> {
+    const { status } = await this.cancel(principal, id);
+    if (status === 'cancelling') {
+      try {
+        for await (const _ of this.events(principal, id, 0, AbortSignal.timeout(waitMs)));
+      } catch {
+        /* still ending: the caller sees the run as it stands */
+      }
+    }
+    return this.get(principal, id);
   }
 
   /** Decisions / client tool results for a waiting run; it continues once every input is in. */
-  async inputs(id: string, body: RunInputsRequest): Promise<RunInputsResult> {
+  async inputs(principal: Principal, id: string, body: RunInputsRequest): Promise<RunInputsResult> {
+    await this.get(principal, id);
     const { pending, run } = await this.runtime.resume(id, body);
     return { run_id: id, status: run ? 'resumed' : 'waiting', pending };
   }
@@ -94,4 +148,10 @@ export class RunService {
   isLive(id: string): boolean {
     return this.runtime.get(id) !== undefined;
   }
+}
+
+/** A stored run as the API shows it: `owner` is its thread's principal (the instance column stays internal). */
+export function toRun(r: RunRecord): Run {
+  const { owner: _instance, principal, ...rest } = r;
+  return { ...rest, owner: principal } as Run;
 }

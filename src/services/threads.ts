@@ -3,25 +3,26 @@ import { AppError } from '../errors.js';
 import type { StoredMessage } from '../store/messages.js';
 import type { Store } from '../store/store.js';
 import type { ThreadRecord } from '../store/threads.js';
+import { ownerFilter, visibleThread, type Principal } from './access.js';
 import { mergePatch } from './merge-patch.js';
 import type { RunService } from './runs.js';
 
 const PREVIEW_CHARS = 200;
 const MAX_METADATA_BYTES = 64 * 1024;
 
-/** Threads and their messages, for every API surface. */
+/** Threads and their messages, for every API surface; another principal's thread is 404 like an unknown one. */
 export class ThreadService {
   constructor(
     private readonly store: Store,
     private readonly runs: RunService,
   ) {}
 
-  list(input: ListThreadsInput) {
-    return this.store.threads.page({ limit: input.limit, cursor: input.cursor, agentId: input.agent_id });
+  list(principal: Principal, input: ListThreadsInput) {
+    return this.store.threads.page({ limit: input.limit, cursor: input.cursor, agentId: input.agent_id, owner: ownerFilter(principal, input.owner) });
   }
 
-  async summaries(input: ListThreadsInput): Promise<{ items: ThreadSummary[]; next_cursor: string | null }> {
-    const page = await this.list(input);
+  async summaries(principal: Principal, input: ListThreadsInput): Promise<{ items: ThreadSummary[]; next_cursor: string | null }> {
+    const page = await this.list(principal, input);
     const stats = await this.store.messages.stats(page.items.map((t) => t.id));
     const items = page.items.map((t): ThreadSummary => {
       const s = stats.get(t.id);
@@ -29,6 +30,7 @@ export class ThreadService {
         id: t.id,
         agent_id: t.agent_id,
         title: t.title,
+        owner: t.owner,
         created_at: t.created_at,
         updated_at: t.updated_at,
         message_count: s?.count ?? 0,
@@ -38,20 +40,25 @@ export class ThreadService {
     return { items, next_cursor: page.next_cursor };
   }
 
-  async get(id: string): Promise<ThreadRecord> {
+  /** The thread if the caller may see it, else undefined (unknown and foreign look the same). */
+  async find(principal: Principal, id: string): Promise<ThreadRecord | undefined> {
     const thread = await this.store.threads.get(id);
-    if (!thread) throw new AppError('not_found', `unknown thread "${id}"`);
-    return thread;
+    return thread && (principal.admin || thread.owner === principal.id) ? thread : undefined;
   }
 
-  async messages(input: ListMessagesInput): Promise<{ items: Message[]; next_cursor: string | null }> {
-    await this.get(input.id);
+  async get(principal: Principal, id: string): Promise<ThreadRecord> {
+    return visibleThread(principal, await this.store.threads.get(id), id);
+  }
+
+  async messages(principal: Principal, input: ListMessagesInput): Promise<{ items: Message[]; next_cursor: string | null }> {
+    await this.get(principal, input.id);
     const page = await this.store.messages.page(input.id, { limit: input.limit, after: input.after, before: input.before, order: input.order, runId: input.run_id });
     // Stored content is Anthropic's block list; the output schema checks each block's shape.
     return { items: page.items.map((m) => ({ ...m, content: m.content as Message['content'] })), next_cursor: page.next_cursor };
   }
 
-  async updateMetadata({ id, title, ...patch }: UpdateThreadMetadataInput): Promise<ThreadRecord> {
+  async updateMetadata(principal: Principal, { id, title, ...patch }: UpdateThreadMetadataInput): Promise<ThreadRecord> {
+    await this.get(principal, id);
     const updated = await this.store.threads.update(id, (t) => {
       const metadata = mergePatch(t.metadata, patch);
       if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
@@ -64,8 +71,8 @@ export class ThreadService {
   }
 
   /** Cancels the thread's active runs (waiting for them to end), then deletes it with everything in it. */
-  async delete(id: string): Promise<void> {
-    await this.get(id);
+  async delete(principal: Principal, id: string): Promise<void> {
+    await this.get(principal, id);
     // Re-check: a run may have been queued on the thread while the others wound down.
     for (let pass = 0; ; pass++) {
       const active = await this.store.runs.activeIds(id);

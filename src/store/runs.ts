@@ -23,7 +23,10 @@ export interface RunRecord {
   /** Set while the run is `waiting`. */
   pending: PendingInputs | null;
   timeout_ms: number;
+  /** Instance executing it (lease). */
   owner: string | null;
+  /** Its thread's owner (a principal id); null for runs stored before access control. */
+  principal: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -46,8 +49,8 @@ export class RunRepo {
   constructor(private readonly db: Db) {}
 
   /** Stored queued, or running from `startedAt` when it has its thread already. */
-  async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>, startedAt: string | null = null): Promise<void> {
-    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, startedAt ? 'running' : 'queued', JSON.stringify(r.input), r.timeout_ms, r.owner, r.created_at, startedAt);
+  async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'principal' | 'created_at'>, startedAt: string | null = null): Promise<void> {
+    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, startedAt ? 'running' : 'queued', JSON.stringify(r.input), r.timeout_ms, r.owner, r.principal, r.created_at, startedAt);
   }
 
   async markRunning(id: string, now = new Date().toISOString()): Promise<void> {
@@ -92,8 +95,10 @@ export class RunRepo {
     origin?: string;
     createdAfter?: string;
     createdBefore?: string;
+    principal?: string;
   }): Promise<{ items: RunRecord[]; next_cursor: string | null }> {
     let q = this.db.kysely.selectFrom('runs').selectAll();
+    if (f.principal !== undefined) q = q.where('principal', '=', f.principal);
     if (f.threadId) q = q.where('thread_id', '=', f.threadId);
     if (f.agentId) q = q.where('agent_id', '=', f.agentId);
     if (f.status) q = q.where('status', '=', f.status);
@@ -161,8 +166,9 @@ export class RunRepo {
   }
 
   /** Runs newest first with a total, paged by offset (A2A ListTasks pages this way). */
-  async pageByOffset(opts: { agentId?: string; threadId?: string; statuses?: RunStatus[]; changedSince?: string; limit: number; offset: number }): Promise<{ items: RunRecord[]; total: number }> {
+  async pageByOffset(opts: { principal?: string; agentId?: string; threadId?: string; statuses?: RunStatus[]; changedSince?: string; limit: number; offset: number }): Promise<{ items: RunRecord[]; total: number }> {
     let q = this.db.kysely.selectFrom('runs');
+    if (opts.principal !== undefined) q = q.where('principal', '=', opts.principal);
     if (opts.agentId) q = q.where('agent_id', '=', opts.agentId);
     if (opts.threadId) q = q.where('thread_id', '=', opts.threadId);
     if (opts.statuses) q = q.where('status', 'in', opts.statuses);
@@ -198,6 +204,7 @@ export class RunRepo {
       pending: row.pending == null ? null : j(row.pending),
       timeout_ms: Number(row.timeout_ms),
       owner: row.owner,
+      principal: row.principal ?? null,
       created_at: this.db.time(row.created_at)!,
       started_at: this.db.time(row.started_at),
       finished_at: this.db.time(row.finished_at),
@@ -207,8 +214,8 @@ export class RunRepo {
 
 // Hot-path statements (every run), compiled once: see prepared().
 const insertRun = prepared(
-  (db, id: string, thread_id: string, agent_id: string, origin: string, status: RunStatus, input: string, timeout_ms: number, owner: string | null, created_at: string, started_at: string | null) =>
-    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status, input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, created_at, started_at, finished_at: null }),
+  (db, id: string, thread_id: string, agent_id: string, origin: string, status: RunStatus, input: string, timeout_ms: number, owner: string | null, principal: string | null, created_at: string, started_at: string | null) =>
+    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status, input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, principal, created_at, started_at, finished_at: null }),
 );
 const markRunning = prepared((db, now: string, id: string) => db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id));
 const selectWaiting = prepared((db, threadId: string) => db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting'));

@@ -1,6 +1,7 @@
 import { zeroUsage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
+import { AppError } from '../errors.js';
 import { prepared } from '../db/prepared.js';
 import { Changes } from './changes.js';
 import { EventRepo } from './events.js';
@@ -40,11 +41,14 @@ export class Store {
     });
   }
 
-  /** The thread is created on first use; the run starts as queued. */
-  async createRun(r: NewRun): Promise<void> {
+  /**
+   * The thread is created on first use, owned by the caller; the run starts as queued and
+   * belongs to the thread's owner. 404 (nothing stored) when the thread is another principal's.
+   */
+  async createRun(r: NewRun, access: Access): Promise<void> {
     await this.tx(async ({ threads, runs }) => {
-      await threads.ensure(r.thread_id, r.agent_id, r.created_at);
-      await runs.create(r);
+      const principal = await claimThread(threads, r, access);
+      await runs.create({ ...r, principal });
     });
   }
 
@@ -60,10 +64,10 @@ export class Store {
   }
 
   /** createRun and beginRun in one commit, for a run whose thread is free at once: it is stored running. */
-  startRun(r: NewRun, input: NewMessage[], state?: unknown): Promise<Begun> {
+  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown): Promise<Begun> {
     return this.tx(async (repos) => {
-      await repos.threads.ensure(r.thread_id, r.agent_id, r.created_at);
-      await repos.runs.create(r, r.created_at);
+      const principal = await claimThread(repos.threads, r, access);
+      await repos.runs.create({ ...r, principal }, r.created_at);
       return begin(repos, r.id, r.thread_id, input, state);
     });
   }
@@ -111,6 +115,19 @@ export class Store {
 }
 
 type NewRun = Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>;
+
+/** Who starts a run: a new thread becomes theirs; an existing one must be theirs unless they are an admin. */
+export interface Access {
+  id: string;
+  admin: boolean;
+}
+
+/** Ensures the thread and returns its owner; an existing thread of another principal looks absent (404), in the same transaction. */
+async function claimThread(threads: ThreadRepo, r: NewRun, access: Access): Promise<string | null> {
+  const owner = await threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
+  if (!access.admin && owner !== access.id) throw new AppError('not_found', `unknown thread "${r.thread_id}"`);
+  return owner;
+}
 
 /** What a run starts from once the thread is its own. */
 export interface Begun {

@@ -11,14 +11,17 @@ export interface ThreadRecord {
   state: unknown;
   created_at: string;
   updated_at: string;
+  /** The principal it belongs to; null for threads stored before access control (admins only). */
+  owner: string | null;
 }
 
 export class ThreadRepo {
   constructor(private readonly db: Db) {}
 
-  /** Creates the thread on first use; an existing thread is left as it is. */
-  async ensure(id: string, agentId: string, now = new Date().toISOString()): Promise<void> {
-    await ensureThread(this.db, id, agentId, now, now);
+  /** Creates the thread on first use, owned by `owner`; an existing thread is left as it is. Returns its owner. */
+  async ensure(id: string, agentId: string, owner: string | null, now = new Date().toISOString()): Promise<string | null> {
+    await ensureThread(this.db, id, agentId, owner, now, now);
+    return (await selectOwner(this.db, id)).rows[0]?.owner ?? null;
   }
 
   async get(id: string): Promise<ThreadRecord | undefined> {
@@ -47,8 +50,9 @@ export class ThreadRepo {
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */
-  async page(opts: { limit: number; cursor?: string; agentId?: string }): Promise<{ items: ThreadRecord[]; next_cursor: string | null }> {
+  async page(opts: { limit: number; cursor?: string; agentId?: string; owner?: string }): Promise<{ items: ThreadRecord[]; next_cursor: string | null }> {
     let q = this.db.kysely.selectFrom('threads').selectAll();
+    if (opts.owner !== undefined) q = q.where('owner', '=', opts.owner);
     if (opts.agentId) q = q.where('agent_id', '=', opts.agentId);
     if (opts.cursor) {
       const [, at, id] = decodeCursor('thread', opts.cursor);
@@ -84,8 +88,9 @@ export class ThreadRepo {
     return Number(res.numDeletedRows) > 0;
   }
 
-  toRecord(row: { id: string; agent_id: string; title: string | null; metadata: unknown; state: unknown; created_at: string | Date; updated_at: string | Date }): ThreadRecord {
+  toRecord(row: { id: string; agent_id: string; title: string | null; metadata: unknown; state: unknown; created_at: string | Date; updated_at: string | Date; owner: string | null }): ThreadRecord {
     return {
+      owner: row.owner,
       id: row.id,
       agent_id: row.agent_id,
       title: row.title,
@@ -99,11 +104,12 @@ export class ThreadRepo {
 
 // Hot-path statements (every run), compiled once: see prepared().
 const ensureThread = prepared(
-  (db, id: string, agentId: string, created: string, updated: string) =>
+  (db, id: string, agentId: string, owner: string | null, created: string, updated: string) =>
     db.kysely
       .insertInto('threads')
-      .values({ id, agent_id: agentId, title: null, metadata: '{}', state: null, created_at: created, updated_at: updated })
+      .values({ id, agent_id: agentId, title: null, metadata: '{}', state: null, created_at: created, updated_at: updated, owner })
       .onConflict((oc) => oc.column('id').doNothing()),
 );
+const selectOwner = prepared((db, id: string) => db.kysely.selectFrom('threads').select('owner').where('id', '=', id));
 const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
 const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));

@@ -1,13 +1,15 @@
 import type { TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { ErrorBody, ErrorCode } from '../../contracts/common.js';
-import { AppError, errorBody } from '../errors.js';
-import { invalidInput } from '../http/validate.js';
+import { AppError, errorBody, invalidInput } from '../errors.js';
 
 /** The one mapping between AppError codes and tRPC codes (both directions). */
 const APP_TO_TRPC: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
   bad_request: 'BAD_REQUEST',
+  unauthorized: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
   not_found: 'NOT_FOUND',
+  request_timeout: 'TIMEOUT',
   conflict: 'CONFLICT',
   payload_too_large: 'PAYLOAD_TOO_LARGE',
   unsupported_media_type: 'UNSUPPORTED_MEDIA_TYPE',
@@ -24,6 +26,8 @@ const TRPC_TO_APP: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorCode>> = {
   BAD_REQUEST: 'bad_request',
   METHOD_NOT_SUPPORTED: 'bad_request',
   UNPROCESSABLE_CONTENT: 'bad_request',
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
   CONFLICT: 'conflict',
   PAYLOAD_TOO_LARGE: 'payload_too_large',

@@ -1,3 +1,4 @@
+import { leanOutcome } from '../protocols/lean/mapper.js';
 import { Health } from '../../contracts/health.js';
 import { RunRequest, RunResult } from '../../contracts/run.js';
 import { AgentList } from '../../contracts/agents.js';
@@ -14,7 +15,7 @@ export const appRouter = router({
   run: procedure
     .input(RunRequest)
     .output(RunResult)
-    .mutation(({ ctx, input }) => ctx.runs.runToEnd(input, 'trpc')),
+    .mutation(async ({ ctx, input }) => leanOutcome(await ctx.runs.startSession(ctx.principal, input, 'trpc'))),
   threads: threadsRouter,
   runs: runsRouter,
   agents: router({

@@ -10,24 +10,24 @@ export const runsRouter = router({
     .meta(rest('GET', '/v1/runs', 'List runs, newest first', { tag, errors: [400] }))
     .input(ListRunsInput)
     .output(RunPage)
-    .query(({ ctx, input }) => ctx.runs.list(input)),
+    .query(({ ctx, input }) => ctx.runs.list(ctx.principal, input)),
   get: procedure
     .meta(rest('GET', '/v1/runs/{id}', 'A run record', { tag, errors: [400, 404] }))
     .input(RunId)
     .output(Run)
-    .query(({ ctx, input }) => ctx.runs.get(input.id)),
+    .query(({ ctx, input }) => ctx.runs.read(ctx.principal, input.id)),
   cancel: procedure
     .meta(
-      rest('POST', '/v1/runs/{id}/cancel', 'Cancel an active run', {
+      rest('POST', '/v1/runs/{id}/cancel', 'Cancel a run that has not ended', {
         tag,
         errors: [400, 404, 409, 413, 415],
         successStatus: 202,
-        description: 'The run ends with status `cancelled`; its event stream ends with the terminal event. 409 when the run is not active.',
+        description: 'A queued, running or waiting run ends with status `cancelled` (on whichever instance executes it); its event stream ends with the terminal event. 409 when the run has already ended.',
       }),
     )
     .input(RunId)
     .output(CancelRunResult)
-    .mutation(({ ctx, input }) => ctx.runs.cancel(input.id)),
+    .mutation(({ ctx, input }) => ctx.runs.cancel(ctx.principal, input.id)),
   inputs: procedure
     .meta(
       rest('POST', '/v1/runs/{id}/inputs', 'Decisions for a waiting run', {
@@ -40,12 +40,12 @@ export const runsRouter = router({
     )
     .input(RunInputsInput)
     .output(RunInputsResult)
-    .mutation(({ ctx, input: { id, ...body } }) => ctx.runs.inputs(id, body)),
+    .mutation(({ ctx, input: { id, ...body } }) => ctx.runs.inputs(ctx.principal, id, body)),
 
   /** Events of a run (`tracked` id = seq): stored ones replayed, then live until the run ends. */
   events: procedure.input(RunEventsInput).subscription(async function* ({ ctx, input, signal }) {
     const after = input.lastEventId !== undefined ? seqOf(input.lastEventId) : (input.after ?? 0);
-    for await (const e of ctx.runs.events(input.id, after, signal)) yield tracked(String(e.seq), e.event);
+    for await (const e of ctx.runs.events(ctx.principal, input.id, after, signal)) yield tracked(String(e.seq), e.event);
   }),
 
   /**
@@ -54,8 +54,8 @@ export const runsRouter = router({
    */
   start: procedure.input(StartRunInput).subscription(async function* ({ ctx, input, signal }) {
     const resume = input.lastEventId !== undefined ? startEventId(input.lastEventId) : undefined;
-    const runId = resume?.runId ?? (await ctx.runs.start(input, 'trpc')).runId;
-    for await (const e of ctx.runs.events(runId, resume?.seq ?? 0, signal)) yield tracked(`${runId}:${e.seq}`, e.event);
+    const runId = resume?.runId ?? (await ctx.runs.start(ctx.principal, input, 'trpc')).runId;
+    for await (const e of ctx.runs.events(ctx.principal, runId, resume?.seq ?? 0, signal)) yield tracked(`${runId}:${e.seq}`, e.event);
   }),
 });
 

@@ -9,23 +9,23 @@ export const threadsRouter = router({
     .meta(rest('GET', '/v1/threads', 'List threads, newest first', { tag, errors: [400] }))
     .input(ListThreadsInput)
     .output(ThreadPage)
-    .query(({ ctx, input }) => ctx.threads.list(input)),
+    .query(({ ctx, input }) => ctx.threads.list(ctx.principal, input)),
   // Before `get`: REST matches routes in order and /v1/threads/{id} would take "summaries".
   summaries: procedure
     .meta(rest('GET', '/v1/threads/summaries', 'Thread summaries: message count and last message preview', { tag, errors: [400] }))
     .input(ListThreadsInput)
     .output(ThreadSummaryPage)
-    .query(({ ctx, input }) => ctx.threads.summaries(input)),
+    .query(({ ctx, input }) => ctx.threads.summaries(ctx.principal, input)),
   get: procedure
     .meta(rest('GET', '/v1/threads/{id}', 'A thread with its metadata and state', { tag, errors: [400, 404] }))
     .input(ThreadId)
     .output(Thread)
-    .query(({ ctx, input }) => ctx.threads.get(input.id)),
+    .query(({ ctx, input }) => ctx.threads.get(ctx.principal, input.id)),
   messages: procedure
     .meta(rest('GET', '/v1/threads/{id}/messages', "A thread's messages", { tag, errors: [400, 404] }))
     .input(ListMessagesInput)
     .output(MessagePage)
-    .query(({ ctx, input }) => ctx.threads.messages(input)),
+    .query(({ ctx, input }) => ctx.threads.messages(ctx.principal, input)),
   updateMetadata: procedure
     .meta(
       rest('PATCH', '/v1/threads/{id}/metadata', "Merge-patch the thread's metadata", {
@@ -36,7 +36,7 @@ export const threadsRouter = router({
     )
     .input(UpdateThreadMetadataInput)
     .output(Thread)
-    .mutation(({ ctx, input }) => ctx.threads.updateMetadata(input)),
+    .mutation(({ ctx, input }) => ctx.threads.updateMetadata(ctx.principal, input)),
   delete: procedure
     .meta(
       rest('DELETE', '/v1/threads/{id}', 'Delete a thread with its messages, runs and events', {
@@ -49,6 +49,6 @@ export const threadsRouter = router({
     .input(ThreadId)
     .output(z.void())
     .mutation(async ({ ctx, input }) => {
-      await ctx.threads.delete(input.id);
+      await ctx.threads.delete(ctx.principal, input.id);
     }),
 });

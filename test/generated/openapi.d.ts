@@ -137,8 +137,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel an active run
-         * @description The run ends with status `cancelled`; its event stream ends with the terminal event. 409 when the run is not active.
+         * Cancel a run that has not ended
+         * @description A queued, running or waiting run ends with status `cancelled` (on whichever instance executes it); its event stream ends with the terminal event. 409 when the run has already ended.
          */
         post: operations["runs-cancel"];
         delete?: never;
@@ -748,6 +748,8 @@ export interface components {
             };
             /** @description Shared state (AG-UI), null when none */
             state: unknown;
+            /** @description The principal the thread belongs to: an API key name, `user:<sub>`, or `local` without auth (null: stored before access control) */
+            owner: string | null;
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp
@@ -768,6 +770,7 @@ export interface components {
             id: string;
             agent_id: string;
             title: string | null;
+            owner: string | null;
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp
@@ -842,6 +845,8 @@ export interface components {
             /** @description While `waiting`: the approvals and client tool results the run needs */
             pending: components["schemas"]["PendingInputs"] | null;
             timeout_ms: number;
+            /** @description The principal the run's thread belongs to (null: stored before access control) */
+            owner: string | null;
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp
@@ -996,7 +1001,7 @@ export interface components {
             /** @description Human-readable message */
             error: string;
             /** @enum {string} */
-            code: "bad_request" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "cancelled" | "timeout" | "upstream_error" | "unavailable" | "internal";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "cancelled" | "timeout" | "upstream_error" | "unavailable" | "internal";
             /** @description Validation problems, one per bad field */
             issues?: components["schemas"]["ErrorIssue"][];
             run_id?: string;
@@ -1010,10 +1015,10 @@ export interface components {
         CancelRunResult: {
             run_id: string;
             /**
-             * @description The run ends with status `cancelled`
-             * @constant
+             * @description `cancelling`: the run was queued or running and ends with status `cancelled`; `cancelled`: it was waiting for input and has ended
+             * @enum {string}
              */
-            status: "cancelling";
+            status: "cancelling" | "cancelled";
         };
         RunInputsResult: {
             run_id: string;
@@ -1295,6 +1300,7 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 agent_id?: string;
+                owner?: string;
             };
             header?: never;
             path?: never;
@@ -1320,6 +1326,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "threads-summaries": {
@@ -1328,6 +1352,7 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 agent_id?: string;
+                owner?: string;
             };
             header?: never;
             path?: never;
@@ -1346,6 +1371,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1384,6 +1427,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -1415,6 +1476,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1477,6 +1556,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -1518,6 +1615,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1574,6 +1689,7 @@ export interface operations {
                 origin?: string;
                 created_after?: string;
                 created_before?: string;
+                owner?: string;
             };
             header?: never;
             path?: never;
@@ -1592,6 +1708,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1625,6 +1759,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1699,6 +1851,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -1732,6 +1902,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1822,6 +2010,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -1878,6 +2084,24 @@ export interface operations {
                     "application/json": components["schemas"]["AgentList"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     health: {
@@ -1924,6 +2148,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2027,6 +2269,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -2100,6 +2360,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -2137,6 +2415,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2231,6 +2527,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -2268,6 +2582,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2359,6 +2691,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -2393,6 +2743,24 @@ export interface operations {
             };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2539,6 +2907,24 @@ export interface operations {
                     "text/event-stream": components["schemas"]["A2aStreamFrame"];
                 };
             };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unknown thread, run, agent or route */
             404: {
                 headers: {
@@ -2586,6 +2972,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["A2aJsonRpcResponse"];
                     "text/event-stream": components["schemas"]["A2aStreamFrame"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Unknown thread, run, agent or route */

@@ -59,7 +59,7 @@ export function eventScripts({ runId, threadId, agentId = 'assistant', usage }: 
     started,
     finished,
     /** A run whose model failed: `run.error`, status failed, code upstream_error. */
-    modelError: (message = OVERLOADED): RunEvent => ({ type: 'run.error', status: 'failed', code: 'upstream_error', message, usage }),
+    modelError: (message = OVERLOADED): EventOf<'run.error'> => ({ type: 'run.error', status: 'failed', code: 'upstream_error', message, usage }),
 
     /** Text reply: one step, one text block streamed as `deltas`, then run.finished. */
     textReply: (messageId: string, deltas: string[], over: Partial<Omit<Finished, 'type'>> = {}): RunEvent[] => [

@@ -4,18 +4,21 @@
  * `useServer()` registers node:test hooks in the calling `describe` (or at file level):
  * `before` starts the fake Anthropic server (unless `fake: false`) and then the real server
  * with `startTestServer()`; `beforeEach` resets the fake; `after` stops the server, then the
- * fake. The returned handle's fields are getters, valid from the first `before` hook on:
+ * fake. The returned handle's fields are getters, valid once that `before` hook ran:
  *
  *   for (const dialect of dialects()) describe(`thing [${dialect}]`, () => {
- *     const t = useServer({ dialect, agents: AGENTS });
+ *     const app = useServer({ dialect, agents: AGENTS });
  *     it('answers', async () => {
- *       t.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
- *       const res = await postJson(`${t.url}/v1/run`, { prompt: 'hello' });
+ *       app.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
+ *       const res = await postJson(`${app.url}/v1/run`, { prompt: 'hello' });
+ *       assert.equal((await app.server.store.runs.get(res.body.run_id))?.status, 'completed');
  *     });
  *   });
  *
- * Hooks the suite registers after `useServer()` run after its hooks of the same kind, so a
- * suite's own `before` can already use `t.server` (to seed rows, open a client...).
+ * node:test runs hooks of one kind in the order they were registered: a suite's own `before`
+ * registered after `useServer()` can already use `app.server` (seed rows, open a client...), and
+ * its own `after` runs once the server has stopped (register it first to run before).
+ * `startTestServer()` stays the tool for servers a single test starts and stops itself.
  */
 import { after, before, beforeEach } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from '../fixtures/fake-anthropic.js';

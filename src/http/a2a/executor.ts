@@ -1,3 +1,4 @@
+import type { RunEvent } from '../../../contracts/events.js';
 import { Role, TaskState, type AgentCard, type CancelTaskRequest, type Message, type SendMessageRequest, type StreamResponse, type SubscribeToTaskRequest, type Task } from '@a2a-js/sdk';
 import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import {
@@ -11,27 +12,27 @@ import {
   type ServerCallContext,
 } from '@a2a-js/sdk/server';
 import { Id } from '../../../contracts/run.js';
+import { AppError } from '../../errors.js';
 import type { LiveRun } from '../../runtime/live-run.js';
-import type { Runtime } from '../../runtime/runtime.js';
-import type { RunService } from '../../services/runs.js';
+import type { Principal } from '../../auth/principal.js';
+import type { Services } from '../../services/index.js';
 import { ACTIVE_STATUSES, type RunRecord } from '../../store/runs.js';
 import { a2aDecisions, contentFromParts } from '../../protocols/a2a/input.js';
 import { userMessageFromContent } from '../../protocols/a2a/history.js';
 import { deriveTask, isFinalUpdate, isTerminalState, type A2aEventMapper, type A2aUpdate } from '../../protocols/a2a/mapper.js';
-import type { A2aTasks, A2aTaskStore } from './task-store.js';
+import { principalFrom } from './principal-user.js';
+import type { A2aTasks, A2aTaskStore } from './tasks.js';
 
 /** Metadata key (request or message) naming the agent on the server-level endpoint. */
 export const AGENT_METADATA_KEY = 'agentId';
 
 export interface A2aEndpoint {
-  runtime: Runtime;
+  services: Services;
   tasks: A2aTasks;
   /** The agent of a per-agent endpoint; null for the server-level endpoint. */
   agentId: string | null;
   /** The agent the server-level endpoint uses when none is named. */
   defaultAgentId: string;
-  /** Runs of other instances sharing the database: cancel through them, follow their event log. */
-  runs: Pick<RunService, 'cancel' | 'events'>;
 }
 
 /** How long a cancel waits for a run on another instance to end before it answers with the task as it is. */
@@ -46,63 +47,30 @@ const toStreamResponse = (u: A2aUpdate): StreamResponse =>
   u.kind === 'statusUpdate' ? { payload: { $case: 'statusUpdate', value: u.data } } : { payload: { $case: 'artifactUpdate', value: u.data } };
 
 /**
- * Maps a live run's events after `afterSeq` to A2A updates and hands them to `publish`,
- * live. The final status is held until the run is settled in storage (`done`), so a
- * client that reads the task right after seeing it finds the same state.
+ * The run's events after `afterSeq` (live here, or from the log when another instance runs
+ * it) as A2A updates. The final status is held until the run is settled in storage, so a
+ * client that reads the task right after seeing it finds the same state; `beforeFinal`
+ * runs just before it goes out.
  */
-function followRun(tasks: A2aTasks, run: LiveRun, afterSeq: number, mapper: A2aEventMapper, publish: (u: A2aUpdate) => void, beforeFinal?: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    let final: A2aUpdate | undefined;
-    const unsubscribe = run.subscribe((e) => {
-      for (const u of mapper.map(e.event)) {
-        if (isFinalUpdate(u)) final = u;
-        else publish(stamp(u));
-      }
-    }, afterSeq);
-    void run.done
-      .then(() => tasks.run(run.runId, null))
-      .catch(() => undefined)
-      .then((stored) => {
-        unsubscribe();
-        beforeFinal?.();
-        // Stamped with the stored end time, so the task read back is the same as the one streamed.
-        const last = final ?? mapper.ended ?? mapper.final('failed', '', { code: 'internal', message: 'the run ended without a result' });
-        publish(stamp(last, stored?.finished_at ?? undefined));
-        resolve();
-      });
-  });
-}
-
-/** An async iterable fed by pushes (live run events → a resubscribe stream). */
-class Feed<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  private closed = false;
-
-  push(item: T): void {
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
-    for (;;) {
-      if (this.items.length) yield this.items.shift()!;
-      else if (this.closed) return;
-      else await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
+async function* follow(ep: A2aEndpoint, principal: Principal, runId: string, afterSeq: number, mapper: A2aEventMapper, beforeFinal?: () => void): AsyncGenerator<A2aUpdate> {
+  let final: A2aUpdate | undefined;
+  for await (const e of ep.services.runs.events(principal, runId, afterSeq)) {
+    for (const u of mapper.map(e.event)) {
+      if (isFinalUpdate(u)) final = u;
+      else yield stamp(u);
     }
   }
+  const stored = await ep.services.runs.find(principal, runId);
+  beforeFinal?.();
+  // Stamped with the stored end time, so the task read back is the same as the one streamed.
+  const last = final ?? mapper.ended ?? (stored ? mapper.final(stored.status, stored.output ?? '', stored.error) : mapper.final('failed', '', { code: 'internal', message: 'the run ended without a result' }));
+  yield stamp(last, stored?.finished_at ?? undefined);
 }
 
 /** The agent a send goes to: the endpoint's, else the one the metadata names, else the context's, else the default. */
-async function pickAgent(ep: A2aEndpoint, params: SendMessageRequest): Promise<string> {
+async function pickAgent(ep: A2aEndpoint, principal: Principal, params: SendMessageRequest): Promise<string> {
   if (ep.agentId) return ep.agentId;
-  const agents = ep.runtime.agents;
+  const agents = ep.services.conversations.agents;
   const named = params.metadata?.[AGENT_METADATA_KEY] ?? params.message?.metadata?.[AGENT_METADATA_KEY];
   if (named !== undefined) {
     if (typeof named === 'string' && agents.has(named)) return named;
@@ -110,7 +78,7 @@ async function pickAgent(ep: A2aEndpoint, params: SendMessageRequest): Promise<s
   }
   const contextId = params.message?.contextId;
   if (contextId) {
-    const thread = await ep.tasks.thread(contextId);
+    const thread = await ep.tasks.thread(principal, contextId);
     if (thread && agents.has(thread.agent_id)) return thread.agent_id;
   }
   return ep.defaultAgentId;
@@ -130,16 +98,17 @@ export class A2aExecutor implements AgentExecutor {
   constructor(private readonly ep: A2aEndpoint) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
-    const { runtime, tasks } = this.ep;
+    const { services, tasks } = this.ep;
+    const principal = principalFrom(rc.context);
     const message = rc.userMessage;
     const named = rc.request.metadata?.[AGENT_METADATA_KEY];
     const agentId = this.ep.agentId ?? (typeof named === 'string' ? named : this.ep.defaultAgentId);
-    const waiting = rc.task ? await tasks.run(rc.taskId, null) : undefined;
-    if (waiting?.status === 'waiting' && waiting.pending) return this.continueTask(waiting, rc, bus);
+    const waiting = rc.task ? await tasks.run(principal, rc.taskId, null) : undefined;
+    if (waiting?.status === 'waiting' && waiting.pending) return this.continueTask(principal, waiting, rc, bus);
     const content = contentFromParts(message.parts);
     let run: LiveRun;
     try {
-      run = await runtime.start({ agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], origin: 'a2a' });
+      run = await services.conversations.start(principal, { agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], origin: 'a2a' });
     } catch (err) {
       // The SDK turns a failed execute into a failed task with this message.
       throw new Error(err instanceof Error ? err.message : String(err));
@@ -163,15 +132,15 @@ export class A2aExecutor implements AgentExecutor {
       userMessages: user ? [user] : [],
       events: [],
     });
-    await this.publishAndFollow(task, mapper, run, seq, bus);
+    await this.publishAndFollow(principal, task, mapper, run, seq, bus);
   }
 
   /** An input-required task whose decisions arrived: the run resumes; its task is published, then followed live. */
-  private async continueTask(record: RunRecord, rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
-    const { runtime, tasks } = this.ep;
+  private async continueTask(principal: Principal, record: RunRecord, rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const { services, tasks } = this.ep;
     let run: LiveRun;
     try {
-      ({ run } = (await runtime.resume(record.id, { decisions: a2aDecisions(rc.userMessage.parts, record.pending!) }, { origin: 'a2a', complete: true })) as { run: LiveRun });
+      run = await services.conversations.answer(principal, record.id, { decisions: a2aDecisions(rc.userMessage.parts, record.pending!) }, 'a2a');
     } catch (err) {
       throw new Error(err instanceof Error ? err.message : String(err));
     }
@@ -180,25 +149,23 @@ export class A2aExecutor implements AgentExecutor {
     // Synchronous from here to subscribe: the snapshot covers exactly the events up to `seq`.
     const seq = run.lastSeq;
     const { task, mapper } = tasks.fold({ ...record, status: 'running' }, userMessages, [...before, ...run.events.map((e) => e.event)], true);
-    await this.publishAndFollow(task, mapper, run, seq, bus);
+    await this.publishAndFollow(principal, task, mapper, run, seq, bus);
   }
 
   /** The task as it stands at `seq`, then its updates live until the run is stored. */
-  private async publishAndFollow(task: Task, mapper: A2aEventMapper, run: LiveRun, seq: number, bus: ExecutionEventBus): Promise<void> {
+  private async publishAndFollow(principal: Principal, task: Task, mapper: A2aEventMapper, run: LiveRun, seq: number, bus: ExecutionEventBus): Promise<void> {
     const { tasks } = this.ep;
     tasks.track(task);
     try {
       bus.publish(AgentEvent.task(task));
-      await followRun(tasks, run, seq, mapper, (u) => bus.publish(toAgentEvent(u)), () => tasks.untrack(task.id));
+      for await (const u of follow(this.ep, principal, run.runId, seq, mapper, () => tasks.untrack(task.id))) bus.publish(toAgentEvent(u));
     } finally {
       tasks.untrack(task.id);
     }
   }
 
-  /** The run ends `cancelled`; `execute` then publishes the canceled status. */
-  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
-    this.ep.runtime.cancel(taskId);
-  }
+  /** Unused: the request handler's cancelTask checks the caller and cancels through RunService. */
+  async cancelTask(_taskId: string, _bus: ExecutionEventBus): Promise<void> {}
 }
 
 /**
@@ -220,26 +187,28 @@ export class A2aRequestHandler extends DefaultRequestHandler {
   }
 
   override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
-    await this.admit(params);
+    await this.admit(params, context);
     return super.sendMessage(params, context);
   }
 
   override async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
-    await this.admit(params);
+    await this.admit(params, context);
     yield* super.sendMessageStream(params, context);
   }
 
   /** Rejects what the run cannot take, and records the chosen agent in the request metadata for the executor. */
-  private async admit(params: SendMessageRequest): Promise<void> {
+  private async admit(params: SendMessageRequest, context: ServerCallContext): Promise<void> {
+    const principal = principalFrom(context);
     const m = params.message;
     if (!m) throw new RequestMalformedError('params.message is required');
     if (!m.messageId) throw new RequestMalformedError('message.messageId is required');
     checkId(m.messageId, 'message.messageId');
     if (m.contextId) checkId(m.contextId, 'message.contextId');
+    if (m.taskId) checkId(m.taskId, 'message.taskId');
     if (m.role === Role.ROLE_AGENT) throw new RequestMalformedError('message.role must be ROLE_USER');
     contentFromParts(m.parts);
     if (m.taskId) {
-      const run = await this.ep.tasks.run(m.taskId, this.ep.agentId);
+      const run = await this.ep.tasks.run(principal, m.taskId, this.ep.agentId);
       if (!run) throw new TaskNotFoundError(`Task not found: ${m.taskId}`);
       if (run.status === 'waiting' && run.pending) {
         // input-required: this message carries the decisions; the same task (run) goes on.
@@ -251,87 +220,66 @@ export class A2aRequestHandler extends DefaultRequestHandler {
       const state = run.status === 'queued' || run.status === 'running' ? 'still running' : `already ${run.status}`;
       throw new UnsupportedOperationError(`Task ${m.taskId} is ${state}; send a new message with contextId "${run.thread_id}" (and no taskId) to continue the conversation`);
     }
-    if (await this.ep.tasks.messageExists(m.messageId)) throw new RequestMalformedError(`message.messageId "${m.messageId}" was already used; every message needs a new id`);
-    params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, params) };
+    if (await this.ep.services.conversations.messageExists(m.messageId)) throw new RequestMalformedError(`message.messageId "${m.messageId}" was already used; every message needs a new id`);
+    params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, principal, params) };
   }
 
-  override async cancelTask(params: CancelTaskRequest, _context: ServerCallContext): Promise<Task> {
-    const { runtime, tasks, agentId } = this.ep;
+  /** The one cancel rule (RunService.cancel); a task that has ended is not cancelable, canceled included. */
+  override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
+    const { services, tasks, agentId } = this.ep;
+    const principal = principalFrom(context);
     const id = params.id;
     if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
-    const run = await tasks.run(id, agentId);
+    const run = await tasks.run(principal, id, agentId);
     if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
-    const live = runtime.get(id);
-    if (live) {
-      runtime.cancel(id);
-      await live.done;
-    } else if (run.status === 'waiting') {
-      await tasks.cancelWaiting(run);
-    } else if (ACTIVE_STATUSES.includes(run.status)) {
-      // Another instance executes it: ask it to stop, then wait for the run's end in the log.
-      const cancelled = await this.ep.runs.cancel(id).then(() => true, () => false);
-      if (cancelled) {
-        try {
-          for await (const _ of this.ep.runs.events(id, 0, AbortSignal.timeout(REMOTE_CANCEL_WAIT_MS)));
-        } catch {
-          /* still ending: answer with the task as it stands */
-        }
-      }
+    const notCancelable = (task: Task) =>
+      new TaskNotCancelableError(`Task ${id} cannot be canceled: it is ${TaskState[task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED]}`);
+    if (!ACTIVE_STATUSES.includes(run.status) && run.status !== 'waiting') throw notCancelable(await tasks.derive(run));
+    let now: RunRecord;
+    try {
+      now = await services.runs.cancelAndSettle(principal, id, REMOTE_CANCEL_WAIT_MS);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'conflict') throw notCancelable(await tasks.derive((await tasks.run(principal, id, null)) ?? run));
+      throw err;
     }
-    const task = await tasks.derive((await tasks.run(id, null)) ?? run);
-    if (task.status?.state !== TaskState.TASK_STATE_CANCELED) {
-      throw new TaskNotCancelableError(`Task ${id} cannot be canceled: it is ${TaskState[task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED]}`);
-    }
+    const task = await tasks.derive(now);
+    if (task.status?.state !== TaskState.TASK_STATE_CANCELED) throw notCancelable(task);
     return task;
   }
 
-  /** The task now, then its updates live until it ends; exact (no gap, no repeat), from the run's own event buffer. */
-  override async *resubscribe(params: SubscribeToTaskRequest, _context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
-    const { runtime, tasks, agentId } = this.ep;
+  /** The task now, then its updates until it ends: exact (no gap, no repeat), wherever the run executes. */
+  override async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    const { services, tasks, agentId } = this.ep;
+    const principal = principalFrom(context);
     const id = params.id;
     if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
-    const run = await tasks.run(id, agentId);
+    const run = await tasks.run(principal, id, agentId);
     if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
     const userMessages = await tasks.userMessages(run);
-    let live = runtime.get(id);
-    if (live?.ended) {
-      // Ending right now: answer from storage once it is settled.
-      await live.done;
-      live = undefined;
-    }
-    if (!live) {
-      const now = (await tasks.run(id, null)) ?? run;
-      if (ACTIVE_STATUSES.includes(now.status)) return yield* this.followElsewhere(now, userMessages, params);
-      const task = await tasks.derive(now);
-      if (isTerminalState(task.status?.state)) {
-        throw new UnsupportedOperationError(`Task ${id} is in a terminal state (${TaskState[task.status!.state]}) and cannot be subscribed to`);
+    const live = services.conversations.live(id);
+    // Ending right now: answer from storage once it is settled.
+    if (live?.ended) await live.done;
+    let snapshot: { events: RunEvent[]; seq: number };
+    if (live && !live.ended) {
+      const before = await tasks.before(live);
+      // Synchronous from here: the snapshot covers exactly the events up to `seq`.
+      snapshot = { events: [...before, ...live.events.map((e) => e.event)], seq: live.lastSeq };
+    } else {
+      const now = (await tasks.run(principal, id, null)) ?? run;
+      if (!ACTIVE_STATUSES.includes(now.status)) {
+        const task = await tasks.derive(now);
+        if (isTerminalState(task.status?.state)) {
+          throw new UnsupportedOperationError(`Task ${id} is in a terminal state (${TaskState[task.status!.state]}) and cannot be subscribed to`);
+        }
+        yield { payload: { $case: 'task', value: task } };
+        return;
       }
-      yield { payload: { $case: 'task', value: task } };
-      return;
+      // Another instance executes it: the task from the log, then the log as it grows.
+      const stored = await services.runs.storedEvents(id);
+      snapshot = { events: stored.map((e) => e.event), seq: stored.at(-1)?.seq ?? 0 };
     }
-    const before = await tasks.before(live);
-    const seq = live.lastSeq;
-    const { task, mapper } = tasks.fold(run, userMessages, [...before, ...live.events.map((e) => e.event)], true);
-    const feed = new Feed<StreamResponse>();
-    const following = followRun(tasks, live, seq, mapper, (u) => feed.push(toStreamResponse(u))).then(() => feed.close());
+    const { task, mapper } = tasks.fold(run, userMessages, snapshot.events, true);
     yield { payload: { $case: 'task', value: task } };
-    yield* feed;
-    await following;
-  }
-
-  /** A task whose run executes on another instance: the task from the event log, then its updates as the log grows. */
-  private async *followElsewhere(run: RunRecord, userMessages: Message[], _params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse, void, undefined> {
-    const { tasks } = this.ep;
-    const stored = await tasks.storedEvents(run.id);
-    const { task, mapper } = tasks.fold(run, userMessages, stored.map((e) => e.event), true);
-    yield { payload: { $case: 'task', value: task } };
-    const after = stored.at(-1)?.seq ?? 0;
-    for await (const e of this.ep.runs.events(run.id, after)) {
-      for (const u of mapper.map(e.event)) yield toStreamResponse(stamp(u));
-    }
-    if (!mapper.ended) {
-      const end = await tasks.run(run.id, null);
-      yield toStreamResponse(stamp(mapper.final(end?.status ?? 'failed', end?.output ?? '', end?.error ?? null), end?.finished_at ?? undefined));
-    }
+    for await (const u of follow(this.ep, principal, id, snapshot.seq, mapper)) yield toStreamResponse(u);
   }
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { AgentCard, AgentInterface, AgentSkill } from '@a2a-js/sdk';
+import type { AgentCard, AgentInterface, AgentSkill, SecurityRequirement, SecurityScheme } from '@a2a-js/sdk';
 import type { Agent } from '../../agents.js';
 
 /** A2A protocol versions served on every JSON-RPC endpoint, preferred first (the SDK's own, then the previous major). */
@@ -12,6 +12,14 @@ export const SERVER_CARD_DESCRIPTION =
   'Runs LLM agents; every configured agent is a skill. The server-level endpoint talks to the default agent unless the request (or message) metadata names another one as "agentId"; each agent also has its own card and endpoint under /v1/a2a/agents/{agentId}/.';
 
 const MODES = ['text/plain', 'application/json'];
+
+/** The server's credentials, as its OpenAPI document declares them: a bearer (API key or JWT) or the key in `x-api-key`. */
+export const CARD_SECURITY_SCHEMES: Record<string, SecurityScheme> = {
+  bearer: { scheme: { $case: 'httpAuthSecurityScheme', value: { scheme: 'Bearer', bearerFormat: '', description: 'An API key or a JWT: Authorization: Bearer <credential>' } } },
+  apiKey: { scheme: { $case: 'apiKeySecurityScheme', value: { location: 'header', name: 'x-api-key', description: 'An API key in the x-api-key header' } } },
+};
+/** Either scheme will do (alternatives, no scopes). */
+export const CARD_SECURITY: SecurityRequirement[] = [{ schemes: { bearer: { list: [] } } }, { schemes: { apiKey: { list: [] } } }];
 
 export function skillOf(agent: Pick<Agent, 'id' | 'name' | 'description'>): AgentSkill {
   return {
@@ -44,8 +52,8 @@ export function buildAgentCard(input: CardInput): AgentCard {
     provider: undefined,
     version: pkg.version,
     capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
-    securitySchemes: {},
-    securityRequirements: [],
+    securitySchemes: structuredClone(CARD_SECURITY_SCHEMES),
+    securityRequirements: structuredClone(CARD_SECURITY),
     defaultInputModes: [...MODES],
     defaultOutputModes: [...MODES],
     skills: input.agents.map(skillOf),

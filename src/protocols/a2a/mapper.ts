@@ -3,7 +3,7 @@ import type { RunStatus } from '../../../contracts/common.js';
 import type { RunEvent } from '../../../contracts/events.js';
 
 /**
- * A2A mapping (SPEC §7): a task is a run, `contextId` is the thread. Canonical run
+ * A2A mapping: a task is a run, `contextId` is the thread. Canonical run
  * events become A2A task updates here, and nowhere else: the live stream, the
  * resubscribe stream and the task read back from storage (after a restart too)
  * are all this same fold over the run's events, so they always agree.

@@ -3,7 +3,7 @@ import type { RunStatus, Usage } from '../../../contracts/common.js';
 import { TERMINAL_EVENTS, type RunEvent } from '../../../contracts/events.js';
 
 /**
- * The AI SDK v6 UI message stream mapping (SPEC §6): canonical run events →
+ * The AI SDK v6 UI message stream mapping: canonical run events →
  * `UIMessageChunk`s of the `ai` package, one assistant UI message per run.
  *
  *   run.started → (start, at the first step: its message id names the UI message)
@@ -209,7 +209,7 @@ export function toolOutput(output: string): unknown {
   }
 }
 
-/** Frames of the UI message stream (SPEC §6): `data: <chunk>`, then `data: [DONE]`. */
+/** Frames of the UI message stream: `data: <chunk>`, then `data: [DONE]`. */
 export const aiSdkFrame = (chunk: AiSdkChunk): string => `data: ${JSON.stringify(chunk)}\n\n`;
 export const AI_SDK_DONE = 'data: [DONE]\n\n';
 /** An SSE comment: the client's parser skips it. */

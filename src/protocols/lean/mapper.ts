@@ -1,12 +1,12 @@
 import type { RunResult } from '../../../contracts/run.js';
 import type { RunEvent } from '../../../contracts/events.js';
-import type { PublishedEvent } from '../../runtime/live-run.js';
+import type { LiveRun, PublishedEvent } from '../../runtime/live-run.js';
 import { AppError } from '../../errors.js';
 import type { ErrorCode } from '../../../contracts/common.js';
 
 /**
- * The lean API's SSE mapping (seed 000): canonical events as they are, with
- * `session_id`/`run_id` added to the first and the terminal event.
+ * The lean API's SSE mapping: canonical events as they are, with `session_id`/`run_id`
+ * added to the first and the terminal event.
  */
 export function leanFrame(e: PublishedEvent, sessionId: string, runId: string): string {
   const t = e.event.type;
@@ -30,6 +30,12 @@ export function leanResult(terminal: RunEvent, sessionId: string, runId: string)
     throw new AppError(code, terminal.message, { extra });
   }
   throw new AppError('internal', `run ended without a terminal event`, { extra });
+}
+
+/** The blocking call (`POST /v1/run`, tRPC `run`): waits for the run's end, then answers as leanResult. */
+export async function leanOutcome(run: LiveRun): Promise<RunResult> {
+  await run.done;
+  return leanResult(run.events[run.events.length - 1].event, run.threadId, run.runId);
 }
 
 const CODES = new Set<string>(['bad_request', 'not_found', 'conflict', 'cancelled', 'timeout', 'upstream_error', 'unavailable', 'internal']);

@@ -1,8 +1,7 @@
-import { open, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readdir, type FileHandle } from 'node:fs/promises';
 import type { Tool } from './tool.js';
 import { workspaceOf } from './tool.js';
-import { displayPath, resolveInWorkspace } from './workspace-path.js';
+import { createInWorkspace, fdPath, openEntryNoFollow, openInWorkspace, writeAll } from './workspace-path.js';
 
 /** Files larger than this are read only up to here (and skipped by search). */
 export const MAX_READ_BYTES = 1_000_000;
@@ -18,8 +17,8 @@ export const readFileTool: Tool = {
   description: `Reads a UTF-8 text file from the workspace (at most ${MAX_READ_BYTES} bytes).`,
   input_schema: { type: 'object', properties: { path: pathProp }, required: ['path'], additionalProperties: false },
   async execute(input: { path: string }, ctx) {
-    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
-    const handle = await open(file, 'r');
+    // Every tool works on descriptors verified to be inside the workspace, never on a checked path.
+    const { handle } = await openInWorkspace(workspaceOf(ctx), input.path, 'read');
     try {
       const buf = Buffer.alloc(MAX_READ_BYTES + 1);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
@@ -36,9 +35,12 @@ export const writeFileTool: Tool = {
   description: 'Creates or overwrites a UTF-8 text file in the workspace (parent directories are created).',
   input_schema: { type: 'object', properties: { path: pathProp, content: { type: 'string' } }, required: ['path', 'content'], additionalProperties: false },
   async execute(input: { path: string; content: string }, ctx) {
-    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, input.content);
+    const handle = await createInWorkspace(workspaceOf(ctx), input.path);
+    try {
+      await writeAll(handle, input.content);
+    } finally {
+      await handle.close();
+    }
     return `wrote ${Buffer.byteLength(input.content)} bytes to ${input.path}`;
   },
 };
@@ -53,14 +55,20 @@ export const editFileTool: Tool = {
     additionalProperties: false,
   },
   async execute(input: { path: string; old_string: string; new_string: string; replace_all?: boolean }, ctx) {
-    const file = await resolveInWorkspace(workspaceOf(ctx), input.path);
-    const text = await readFile(file, 'utf8');
-    const parts = text.split(input.old_string);
-    const count = parts.length - 1;
-    if (count === 0) throw new Error(`old_string not found in ${input.path}`);
-    if (count > 1 && !input.replace_all) throw new Error(`old_string occurs ${count} times in ${input.path}; make it unique or set replace_all`);
-    // split/join, not String.replace: `$` in new_string must stay literal.
-    await writeFile(file, parts.join(input.new_string));
+    // One descriptor for the read and the write: the file edited is the file read.
+    const { handle } = await openInWorkspace(workspaceOf(ctx), input.path, 'update');
+    let count: number;
+    try {
+      const parts = (await handle.readFile('utf8')).split(input.old_string);
+      count = parts.length - 1;
+      if (count === 0) throw new Error(`old_string not found in ${input.path}`);
+      if (count > 1 && !input.replace_all) throw new Error(`old_string occurs ${count} times in ${input.path}; make it unique or set replace_all`);
+      // split/join, not String.replace: `$` in new_string must stay literal.
+      await handle.truncate(0);
+      await writeAll(handle, parts.join(input.new_string));
+    } finally {
+      await handle.close();
+    }
     return `replaced ${count} occurrence(s) in ${input.path}`;
   },
 };
@@ -70,15 +78,22 @@ export const listDirTool: Tool = {
   description: `Lists a workspace directory (default: the root): name, type and size, at most ${MAX_LIST_ENTRIES} entries.`,
   input_schema: { type: 'object', properties: { path: pathProp }, additionalProperties: false },
   async execute(input: { path?: string }, ctx) {
-    const dir = await resolveInWorkspace(workspaceOf(ctx), input.path ?? '.');
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    const items = await Promise.all(
-      entries.slice(0, MAX_LIST_ENTRIES).map(async (e) => {
-        const type = e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : e.isFile() ? 'file' : 'other';
-        return { name: e.name, type, ...(type === 'file' ? { size: (await stat(join(dir, e.name))).size } : {}) };
-      }),
-    );
-    return { path: await displayPath(workspaceOf(ctx), dir), entries: items, ...(entries.length > MAX_LIST_ENTRIES ? { truncated: true } : {}) };
+    const { handle, display } = await openInWorkspace(workspaceOf(ctx), input.path ?? '.', 'dir');
+    try {
+      const dir = fdPath(handle);
+      const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+      const items = await Promise.all(
+        entries.slice(0, MAX_LIST_ENTRIES).map(async (e) => {
+          const type = e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : e.isFile() ? 'file' : 'other';
+          // lstat: an entry swapped for a link since readdir is not followed out.
+          const size = type === 'file' ? await lstat(`${dir}/${e.name}`).then((s) => s.size, () => undefined) : undefined;
+          return { name: e.name, type, ...(size !== undefined ? { size } : {}) };
+        }),
+      );
+      return { path: display, entries: items, ...(entries.length > MAX_LIST_ENTRIES ? { truncated: true } : {}) };
+    } finally {
+      await handle.close();
+    }
   },
 };
 
@@ -92,39 +107,50 @@ export const searchFilesTool: Tool = {
     additionalProperties: false,
   },
   async execute(input: { pattern: string; path?: string; regex?: boolean; ignore_case?: boolean }, ctx) {
-    const root = workspaceOf(ctx);
-    const start = await resolveInWorkspace(root, input.path ?? '.');
+    let start: Awaited<ReturnType<typeof openInWorkspace>>;
+    try {
+      start = await openInWorkspace(workspaceOf(ctx), input.path ?? '.', 'dir');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new Error(`${input.path} is not a directory`);
+      throw err;
+    }
     const needle = input.ignore_case ? input.pattern.toLowerCase() : input.pattern;
     const re = input.regex ? new RegExp(input.pattern, input.ignore_case ? 'i' : '') : undefined;
     // Long lines are cut before matching: bounds the work of a pathological regex.
     const matches = (line: string) => (re ? re.test(line.slice(0, 2_000)) : (input.ignore_case ? line.toLowerCase() : line).includes(needle));
     const results: string[] = [];
     let visited = 0;
-    const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(dir, { withFileTypes: true })) {
+    // Entries are opened through their directory's descriptor with O_NOFOLLOW: a directory or file
+    // swapped for a link during the walk is skipped, never followed out.
+    const walk = async (dir: FileHandle, rel: string): Promise<void> => {
+      for (const e of await readdir(fdPath(dir), { withFileTypes: true })) {
         if (results.length >= MAX_SEARCH_RESULTS || visited >= MAX_SEARCH_FILES || ctx.signal.aborted) return;
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile()) {
-          visited++;
-          if ((await stat(p)).size > MAX_READ_BYTES) continue;
-          const text = await readFile(p, 'utf8');
-          if (text.includes('\0')) continue; // binary
-          const hits: string[] = [];
-          text.split('\n').forEach((line, i) => {
-            if (results.length + hits.length < MAX_SEARCH_RESULTS && matches(line)) hits.push(`${i + 1}: ${line.slice(0, 500)}`);
-          });
-          // The display path costs a realpath: only for files that matched.
-          if (hits.length) {
-            const rel = await displayPath(root, p);
-            for (const h of hits) results.push(`${rel}:${h}`);
+        const path = rel === '.' ? e.name : `${rel}/${e.name}`;
+        if (!e.isDirectory() && !e.isFile()) continue;
+        const handle = await openEntryNoFollow(dir, e.name, e.isDirectory() ? 'dir' : 'file');
+        if (!handle) continue;
+        try {
+          if (e.isDirectory()) {
+            await walk(handle, path);
+            continue;
           }
+          visited++;
+          if ((await handle.stat()).size > MAX_READ_BYTES) continue;
+          const text = await handle.readFile('utf8');
+          if (text.includes('\0')) continue; // binary
+          text.split('\n').forEach((line, i) => {
+            if (results.length < MAX_SEARCH_RESULTS && matches(line)) results.push(`${path}:${i + 1}: ${line.slice(0, 500)}`);
+          });
+        } finally {
+          await handle.close();
         }
       }
     };
-    const s = await stat(start);
-    if (s.isDirectory()) await walk(start);
-    else throw new Error(`${input.path} is not a directory`);
+    try {
+      await walk(start.handle, start.display);
+    } finally {
+      await start.handle.close();
+    }
     if (!results.length) return 'no matches';
     return results.join('\n') + (results.length >= MAX_SEARCH_RESULTS || visited >= MAX_SEARCH_FILES ? '\n…[search stopped at its limit]' : '');
   },

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Tool } from './tool.js';
 import { workspaceOf } from './tool.js';
+import { trackProcessGroup } from './tool-processes.js';
 
 /** stdout and stderr are each kept up to this many bytes; the rest is counted and dropped. */
 export const MAX_SHELL_OUTPUT = 64 * 1024;
@@ -9,7 +10,8 @@ export const MAX_SHELL_OUTPUT = 64 * 1024;
 /**
  * `shell`: runs `/bin/sh -c <command>` in the workspace, with no stdin and a minimal environment
  * (the server's secrets are not passed on). The command gets its own process group, which is
- * killed as a whole when the call times out or the run is aborted, so no child outlives it.
+ * killed as a whole when the call times out or the run is aborted, so no child outlives it. The
+ * group is also tracked (watchdog + record, see tool-processes.ts) so it dies with the server too.
  */
 export const shellTool: Tool = {
   name: 'shell',
@@ -25,13 +27,9 @@ export const shellTool: Tool = {
       detached: true,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, LANG: process.env.LANG ?? 'C.UTF-8' },
     });
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    };
+    // Tracked before anything can fail; releasing kills the whole group and stops tracking it.
+    const group = trackProcessGroup(child);
+    const killGroup = () => group.release();
     ctx.signal.addEventListener('abort', killGroup, { once: true });
     const collect = (stream: NodeJS.ReadableStream) => {
       const out = { chunks: [] as Buffer[], size: 0, dropped: 0 };

@@ -62,7 +62,7 @@ export function parsePatch(patch: unknown): Op[] | string {
  * patch applies to the state the run's `state.snapshot` (or earlier deltas)
  * described. A thread without state starts from `{}`.
  */
-export function createStateTools(store: () => ThreadStateStore): Tool[] {
+export function createStateTools(store: ThreadStateStore): Tool[] {
   // Calls of one step run concurrently: serialise read-modify-write per thread.
   const queues = new Map<string, Promise<unknown>>();
   const serial = <T>(threadId: string, fn: () => Promise<T>): Promise<T> => {
@@ -79,7 +79,7 @@ export function createStateTools(store: () => ThreadStateStore): Tool[] {
     description: 'Returns the shared state of this conversation (a JSON document the user interface also shows and edits).',
     input_schema: { type: 'object', properties: {} },
     async execute(_input, ctx) {
-      const state = await store().getState(ctx.threadId);
+      const state = await store.getState(ctx.threadId);
       return JSON.stringify(state ?? {});
     },
   };
@@ -113,7 +113,7 @@ export function createStateTools(store: () => ThreadStateStore): Tool[] {
       const ops = parsePatch(input?.patch);
       if (typeof ops === 'string') throw new Error(ops);
       return serial(ctx.threadId, async () => {
-        const current = (await store().getState(ctx.threadId)) ?? {};
+        const current = (await store.getState(ctx.threadId)) ?? {};
         let next: unknown;
         try {
           // Validated, on a copy, prototype changes refused.
@@ -127,7 +127,7 @@ export function createStateTools(store: () => ThreadStateStore): Tool[] {
         const delta = ops.filter((o) => o.op !== 'test');
         if (delta.length) {
           ctx.signal.throwIfAborted();
-          await store().setState(ctx.threadId, next);
+          await store.setState(ctx.threadId, next);
           ctx.emit({ type: 'state.delta', patch: delta as Array<Record<string, unknown>> });
         }
         return json;

@@ -35,6 +35,15 @@ export function processStartTime(pid: number): string | undefined {
 
 const self = { pid: process.pid, start: processStartTime(process.pid) };
 
+/** Start times count from boot: records from another boot (or host) name no process of ours. */
+const bootId = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().toLowerCase();
+  } catch {
+    return 'unknown';
+  }
+})();
+
 /** The records' directory: next to the SQLite file, else a private one under the temp dir (records do not outlive a reboot, nor do processes). */
 export function toolProcessDir(config: Pick<Config, 'databaseUrl'>): string {
   const url = config.databaseUrl;
@@ -43,7 +52,8 @@ export function toolProcessDir(config: Pick<Config, 'databaseUrl'>): string {
   return join(tmpdir(), `agent-server-${process.getuid?.() ?? 'user'}`, 'tool-processes');
 }
 
-const RECORD = /^(\d+)-(\d+)\.(\d+)-(\d+)$/;
+/** `<boot id>.<owner pid>-<owner start>.<pgid>-<leader start>`, empty. */
+const RECORD = /^([0-9a-z-]+)\.(\d+)-(\d+)\.(\d+)-(\d+)$/;
 
 /**
  * Start-up: kills (SIGKILL, whole group) the tool process groups recorded by server processes that
@@ -54,9 +64,10 @@ export function reapOrphanToolProcesses(dir: string, logger: Pick<Logger, 'info'
   if (process.platform !== 'linux' || !self.start) return { killed };
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    // Someone else's directory could plant records: ignore it.
-    if (process.getuid && st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user`);
+    // Someone else's directory could plant records: refuse it (and, under the shared temp dir, its parent).
+    for (const d of dir.startsWith(tmpdir()) ? [dirname(dir), dir] : [dir]) {
+      if (process.getuid && statSync(d).uid !== process.getuid()) throw new Error(`${d} belongs to another user`);
+    }
   } catch (err) {
     logger.warn({ err, dir }, 'cannot record tool processes; only the watchdog will stop them if the server dies');
     return { killed };
@@ -65,10 +76,12 @@ export function reapOrphanToolProcesses(dir: string, logger: Pick<Logger, 'info'
   for (const name of readdirSync(dir)) {
     const m = RECORD.exec(name);
     if (!m) continue;
-    const [, ownerPid, ownerStart, pgid, start] = m;
-    // A live owner (another server, or this one) still looks after its groups.
-    if (processStartTime(Number(ownerPid)) === ownerStart) continue;
-    if (killGroupIfSame(Number(pgid), start)) killed.push(Number(pgid));
+    const [, boot, ownerPid, ownerStart, pgid, start] = m;
+    if (boot === bootId) {
+      // A live owner (another server, or this one) still looks after its groups.
+      if (processStartTime(Number(ownerPid)) === ownerStart) continue;
+      if (killGroupIfSame(Number(pgid), start)) killed.push(Number(pgid));
+    }
     try {
       unlinkSync(join(dir, name));
     } catch {
@@ -117,7 +130,7 @@ export function trackProcessGroup(child: ChildProcess): TrackedGroup {
   if (pgid === undefined || start === undefined || !self.start) return { release: () => killQuietly(pgid) };
   let record: string | undefined;
   if (recordDir) {
-    record = join(recordDir, `${self.pid}-${self.start}.${pgid}-${start}`);
+    record = join(recordDir, `${bootId}.${self.pid}-${self.start}.${pgid}-${start}`);
     try {
       writeFileSync(record, '', { flag: 'wx' });
     } catch {
@@ -134,6 +147,7 @@ export function trackProcessGroup(child: ChildProcess): TrackedGroup {
     watchdog.on('error', () => {});
     watchdog.stdin!.on('error', () => {});
     watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
   } catch {
     watchdog = undefined;
   }

@@ -3,10 +3,11 @@ import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import type { RunEvent } from '../../../contracts/events.js';
 import type { LiveRun } from '../../runtime/live-run.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { Principal } from '../../auth/principal.js';
+import type { Services } from '../../services/index.js';
+import { principalFrom } from './principal-user.js';
 import type { NewMessage } from '../../store/messages.js';
 import type { RunRecord } from '../../store/runs.js';
-import type { Store } from '../../store/store.js';
 import { userMessageFromContent } from '../../protocols/a2a/history.js';
 import { compactTask, deriveTask, runStatusesOf, type A2aEventMapper } from '../../protocols/a2a/mapper.js';
 
@@ -23,7 +24,11 @@ import { compactTask, deriveTask, runStatusesOf, type A2aEventMapper } from '../
 export class A2aTasks {
   private readonly published = new Map<string, Task>();
 
-  constructor(private readonly deps: { store: Store; runtime: Runtime }) {}
+  constructor(private readonly services: Services) {}
+
+  private isLive(taskId: string): boolean {
+    return this.services.conversations.live(taskId) !== undefined;
+  }
 
   /** Start serving the published view of a live task (the executor just published `task`). */
   track(task: Task): void {
@@ -36,44 +41,40 @@ export class A2aTasks {
 
   /** What the SDK saves: kept only for tracked tasks whose run is still live here. */
   save(task: Task): void {
-    if (this.published.has(task.id) && this.deps.runtime.get(task.id)) this.published.set(task.id, detached(task));
+    if (this.published.has(task.id) && this.isLive(task.id)) this.published.set(task.id, detached(task));
   }
 
-  /** The task as clients should see it now; undefined if unknown or of another agent. */
-  async load(taskId: string, agentId: string | null): Promise<Task | undefined> {
+  /** The task as clients should see it now; undefined if unknown, another principal's or of another agent. */
+  async load(principal: Principal, taskId: string, agentId: string | null): Promise<Task | undefined> {
+    const run = await this.run(principal, taskId, agentId);
+    if (!run) return undefined;
     const view = this.published.get(taskId);
     if (view) {
-      if (this.deps.runtime.get(taskId)) return agentId && view.metadata?.agentId !== agentId ? undefined : structuredClone(view);
+      if (this.isLive(taskId)) return structuredClone(view);
       this.published.delete(taskId);
     }
-    const run = await this.run(taskId, agentId);
-    return run && this.derive(run);
+    return this.derive(run);
   }
 
-  /** The run behind a task (scoped to an agent when `agentId` is set). */
-  async run(taskId: string, agentId: string | null): Promise<RunRecord | undefined> {
+  /** The run behind a task, if the caller may see it (scoped to an agent when `agentId` is set). */
+  async run(principal: Principal, taskId: string, agentId: string | null): Promise<RunRecord | undefined> {
     if (!taskId) return undefined;
-    const run = await this.deps.store.runs.get(taskId);
+    const run = await this.services.runs.find(principal, taskId);
     return run && (!agentId || run.agent_id === agentId) ? run : undefined;
   }
 
   /** The task derived from storage (or from the live run's in-memory events while it runs here). */
   async derive(run: RunRecord): Promise<Task> {
     const userMessages = await this.userMessages(run);
-    const live = this.deps.runtime.get(run.id);
-    const events = live ? [...(await this.before(live)), ...live.events.map((e) => e.event)] : (await this.deps.store.eventLog.list(run.id)).map((e) => e.event);
+    const live = this.services.conversations.live(run.id);
+    const events = live ? [...(await this.before(live)), ...live.events.map((e) => e.event)] : (await this.services.runs.storedEvents(run.id)).map((e) => e.event);
     return this.fold(run, userMessages, events, live !== undefined).task;
-  }
-
-  /** Every stored event of a run, with its seq. */
-  storedEvents(runId: string) {
-    return this.deps.store.eventLog.list(runId);
   }
 
   /** Events stored before a resumed run's current stretch (which alone is in memory). */
   async before(live: LiveRun): Promise<RunEvent[]> {
     if (live.base === 0) return [];
-    return (await this.deps.store.eventLog.list(live.runId)).filter((e) => e.seq <= live.base).map((e) => e.event);
+    return (await this.services.runs.storedEvents(live.runId)).filter((e) => e.seq <= live.base).map((e) => e.event);
   }
 
   fold(run: RunRecord, userMessages: Message[], events: Parameters<typeof deriveTask>[0]['events'], live: boolean): { task: Task; mapper: A2aEventMapper } {
@@ -95,65 +96,30 @@ export class A2aTasks {
 
   /** The run's user turns; before they are stored (the run is still queued) its input. */
   async userMessages(run: RunRecord): Promise<Message[]> {
-    const { db } = this.deps.store;
     const ids = { taskId: run.id, contextId: run.thread_id };
-    const rows = await db.kysely
-      .selectFrom('messages')
-      .select(['id', 'role', 'content'])
-      .where('thread_id', '=', run.thread_id)
-      .where('run_id', '=', run.id)
-      .orderBy('position')
-      .execute();
-    const stored = rows.filter((r) => r.role === 'user').map((r) => ({ id: r.id, content: db.json<unknown[]>(r.content) }));
+    const rows = await this.services.runs.turnsOf(run);
+    const stored = rows.filter((r) => r.role === 'user');
     const turns = rows.length ? stored : ((run.input.messages as NewMessage[] | undefined) ?? []).filter((m) => m.role === 'user').map((m, i) => ({ id: m.id ?? `${run.id}-input-${i}`, content: m.content }));
     return turns.flatMap((t) => userMessageFromContent(ids, t.id, t.content) ?? []);
   }
 
-  thread(id: string) {
-    return this.deps.store.threads.get(id);
-  }
-
-  /** Is this message id taken (message ids are unique across threads)? */
-  async messageExists(id: string): Promise<boolean> {
-    return (await this.deps.store.messages.threadsOf([id])).size > 0;
-  }
-
-  /** Cancels a run suspended in `waiting` (not live anywhere); false if its status moved on meanwhile. */
-  async cancelWaiting(run: RunRecord): Promise<boolean> {
-    const now = new Date().toISOString();
-    const res = await this.deps.store.db.kysely
-      .updateTable('runs')
-      .set({ status: 'cancelled', stop_reason: 'cancelled', finished_at: now })
-      .where('id', '=', run.id)
-      .where('status', '=', 'waiting')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return false;
-    await this.deps.store.threads.touch(run.thread_id, now);
-    return true;
+  thread(principal: Principal, id: string) {
+    return this.services.threads.find(principal, id);
   }
 
   /** ListTasks: newest first, filtered by context, state and status time; offset page tokens. */
-  async list(params: ListTasksRequest, agentId: string | null): Promise<ListTasksResponse> {
+  async list(principal: Principal, params: ListTasksRequest, agentId: string | null): Promise<ListTasksResponse> {
     const pageSize = params.pageSize ?? 50;
     const offset = decodePageToken(params.pageToken);
     const statuses = params.status ? runStatusesOf(params.status) : undefined;
     if (statuses && statuses.length === 0) return { tasks: [], nextPageToken: '', pageSize, totalSize: 0 };
     let after: string | undefined;
     if (params.statusTimestampAfter) after = new Date(params.statusTimestampAfter).toISOString();
-    const { db, runs } = this.deps.store;
-    let q = db.kysely.selectFrom('runs');
-    if (agentId) q = q.where('agent_id', '=', agentId);
-    if (params.contextId) q = q.where('thread_id', '=', params.contextId);
-    if (statuses) q = q.where('status', 'in', statuses);
-    if (after) {
-      const t = after;
-      q = q.where((eb) => eb.or([eb('finished_at', '>=', t), eb.and([eb('finished_at', 'is', null), eb('created_at', '>=', t)])]));
-    }
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-    const rows = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(pageSize).offset(offset).execute();
-    const tasks = await Promise.all(rows.map((r) => this.derive(runs.toRecord(r))));
+    const page = await this.services.runs.pageByOffset(principal, { agentId: agentId ?? undefined, threadId: params.contextId || undefined, statuses, changedSince: after, limit: pageSize, offset });
+    const rows = page.items;
+    const tasks = await Promise.all(rows.map((r) => this.derive(r)));
     if (!params.includeArtifacts) for (const t of tasks) t.artifacts = [];
-    const totalSize = Number(total?.n ?? 0);
+    const totalSize = page.total;
     const next = offset + rows.length;
     return { tasks, nextPageToken: rows.length > 0 && next < totalSize ? Buffer.from(`o:${next}`).toString('base64url') : '', pageSize, totalSize };
   }
@@ -186,11 +152,11 @@ export class A2aTaskStore implements TaskStore {
     this.tasks.save(task);
   }
 
-  load(taskId: string, _context: ServerCallContext): Promise<Task | undefined> {
-    return this.tasks.load(taskId, this.agentId);
+  load(taskId: string, context: ServerCallContext): Promise<Task | undefined> {
+    return this.tasks.load(principalFrom(context), taskId, this.agentId);
   }
 
-  list(params: ListTasksRequest, _context: ServerCallContext): Promise<ListTasksResponse> {
-    return this.tasks.list(params, this.agentId);
+  list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    return this.tasks.list(principalFrom(context), params, this.agentId);
   }
 }

@@ -1,0 +1,116 @@
+/** Conversation rules the chat protocols share (AG-UI, AI SDK, A2A): one place each. */
+import type { Agent } from '../agents.js';
+import { AppError } from '../errors.js';
+import type { LiveRun } from '../runtime/live-run.js';
+import type { RunInputs, Runtime, StartRun } from '../runtime/runtime.js';
+import type { StoredMessage } from '../store/messages.js';
+import type { RunRecord } from '../store/runs.js';
+import type { Store } from '../store/store.js';
+import type { ThreadRecord } from '../store/threads.js';
+import { canSee, visibleRun, visibleThread, type Principal } from './access.js';
+
+/** A thread as a chat request finds it: absent (new), or its turns and its open runs. */
+export interface Conversation {
+  thread: ThreadRecord | undefined;
+  turns: StoredMessage[];
+  /** The latest run waiting for input, when it belongs to the asking agent. */
+  waiting: RunRecord | undefined;
+}
+
+export class ConversationService {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly store: Store,
+  ) {}
+
+  /** The configured agents, by id. */
+  get agents(): ReadonlyMap<string, Agent> {
+    return this.runtime.agents;
+  }
+
+  /** 404 for an agent that is not configured. */
+  agent(agentId: string) {
+    const agent = this.runtime.agents.get(agentId);
+    if (!agent) throw new AppError('not_found', `unknown agent "${agentId}"`);
+    return agent;
+  }
+
+  /** The thread if it exists; 404 when it is another principal's (a client-chosen id must not reach into it). */
+  private async thread(principal: Principal, threadId: string): Promise<ThreadRecord | undefined> {
+    const thread = await this.store.threads.get(threadId);
+    return thread && visibleThread(principal, thread, threadId);
+  }
+
+  /** The thread, its turns and the run it waits on (for `agentId`); 404 for another principal's thread. */
+  async open(principal: Principal, threadId: string, agentId: string): Promise<Conversation> {
+    const thread = await this.thread(principal, threadId);
+    if (!thread) return { thread, turns: [], waiting: undefined };
+    const [turns, waiting] = await Promise.all([this.store.messages.list(threadId), this.store.runs.latestWaiting(threadId)]);
+    return { thread, turns, waiting: waiting?.pending && waiting.agent_id === agentId ? waiting : undefined };
+  }
+
+  /** The thread's turns (empty for an unknown thread; 404 for another principal's). */
+  async turns(principal: Principal, threadId: string): Promise<StoredMessage[]> {
+    return (await this.thread(principal, threadId)) ? this.store.messages.list(threadId) : [];
+  }
+
+  /** The thread's latest queued or running run (none for a thread the caller may not see). */
+  async activeRun(principal: Principal, threadId: string): Promise<RunRecord | undefined> {
+    const run = await this.store.runs.latestActive(threadId);
+    return run && canSee(principal, run.principal) ? run : undefined;
+  }
+
+  /** The thread's latest run waiting for input (none for a thread the caller may not see). */
+  async waitingRun(principal: Principal, threadId: string): Promise<RunRecord | undefined> {
+    const run = await this.store.runs.latestWaiting(threadId);
+    return run && canSee(principal, run.principal) ? run : undefined;
+  }
+
+  /**
+   * Message ids are unique server-wide: an id another thread holds would be skipped as
+   * "already stored" and the message lost, so the request is refused instead (409).
+   */
+  async claimMessageIds(threadId: string, ids: Array<string | undefined>): Promise<void> {
+    const wanted = ids.filter((id): id is string => id !== undefined);
+    if (wanted.length === 0) return;
+    const taken = [...(await this.store.messages.threadsOf(wanted))].filter(([, owner]) => owner !== threadId).map(([id]) => id);
+    if (taken.length) throw new AppError('conflict', `message id(s) already used in another thread: ${taken.join(', ')}; message ids must be unique`);
+  }
+
+  /** Is this message id stored in any thread? */
+  async messageExists(id: string): Promise<boolean> {
+    return (await this.store.messages.threadsOf([id])).size > 0;
+  }
+
+  /**
+   * Regenerate / edit: drops the thread's turns after `messageId` (and it too when
+   * `inclusive`). 409 while a run is active on the thread: its turns would interleave.
+   */
+  async truncate(principal: Principal, threadId: string, messageId: string, inclusive: boolean): Promise<void> {
+    if (!(await this.thread(principal, threadId))) return;
+    if (await this.store.runs.latestActive(threadId)) {
+      throw new AppError('conflict', 'the thread has an active run: let it finish (or resume it) before regenerating or editing');
+    }
+    await this.store.messages.deleteAfter(threadId, messageId, inclusive);
+  }
+
+  /** A new run on the thread (created on first use, the caller's); it starts in the background. */
+  start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
+    return this.runtime.start({ ...req, access: principal });
+  }
+
+  /**
+   * Answers a waiting run (approval decisions, client tool results); when the request must
+   * settle every open input (`complete`), the run continues and its live handle is returned.
+   */
+  async answer(principal: Principal, runId: string, inputs: RunInputs, origin: string): Promise<LiveRun> {
+    visibleRun(principal, await this.store.runs.get(runId), runId);
+    const { run } = await this.runtime.resume(runId, inputs, { origin, complete: true });
+    return run!;
+  }
+
+  /** The live run in this process, if it runs here. */
+  live(runId: string): LiveRun | undefined {
+    return this.runtime.get(runId);
+  }
+}
