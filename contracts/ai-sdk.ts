@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from './run.js';
+import { Id, TimeoutMs } from './run.js';
 
 /**
  * AI SDK v6 (`ai` 6.x, `useChat` + `DefaultChatTransport`) request contracts.
@@ -89,6 +89,7 @@ export const AiSdkRunRequest = z
     messageId: z.string().optional().describe('The message the trigger refers to (edited user message, continued assistant message, regenerated message)'),
     tools: z.array(AiSdkClientTool).max(128).optional().describe('Tools the client executes: a call ends the run with finishReason "tool-calls"; send the output back as the tool part in state "output-available"'),
     runId: Id.optional().describe('Caller-chosen run id; 409 if taken'),
+    timeout_ms: TimeoutMs.optional(),
   })
   .loose()
   .meta({ id: 'AiSdkRunRequest' });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { Id } from '../contracts/run.js';
+import { Id, TimeoutMs } from '../contracts/run.js';
 
 export type ToolPolicy = 'allow' | 'ask' | 'deny';
 const Policy = z.enum(['allow', 'ask', 'deny'], { error: 'must be "allow", "ask" or "deny"' });
@@ -60,6 +60,8 @@ const AgentSpec = z.strictObject({
   max_tokens: z.number().int().min(1).max(1_000_000).optional(),
   temperature: z.number().min(0).max(1).optional(),
   thinking_budget: z.number().int().min(1024).optional(),
+  /** Default run timeout of this agent's runs (a request's own `timeout_ms` wins). */
+  timeout_ms: TimeoutMs.optional(),
   tools: Tools.optional(),
   mcp_servers: z.record(McpName, McpServerSpec).optional(),
   /** Root of the file and shell tools; default AGENTSDK_WORKSPACE. */
@@ -77,6 +79,8 @@ export interface Agent {
   maxTokens: number;
   temperature?: number;
   thinkingBudget?: number;
+  /** Default run timeout (ms); requests may set their own. */
+  timeoutMs?: number;
   /** The tools offered to the model (policy allow or ask; deny is never offered). */
   tools: string[];
   /** Policy per tool named in the agents file; a tool in `tools` without an entry is `allow`. */
@@ -218,6 +222,7 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
       maxTokens,
       temperature: spec.temperature,
       thinkingBudget: spec.thinking_budget,
+      ...(spec.timeout_ms !== undefined ? { timeoutMs: spec.timeout_ms } : {}),
       tools,
       toolPolicies,
       toolTimeouts,

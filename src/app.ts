@@ -62,7 +62,7 @@ export function createApp(ctx: AppContext): Express {
   app.use('/trpc', trpcRoutes(trpcContext, ctx.logger));
   app.use(aiSdkRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
   app.use(agUiRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
-  app.use(a2aRoutes({ services, publicUrl: ctx.config.publicUrl }));
+  app.use(a2aRoutes({ services, publicUrl: ctx.config.publicUrl, allowedHosts: ctx.config.allowedHosts }));
   // REST from the procedures (trpc-to-openapi): after every hand-made route.
   app.use(restRoutes(trpcContext));
   app.use(notFound());

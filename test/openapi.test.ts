@@ -12,6 +12,8 @@ const committed = (path: string) => readFileSync(new URL(`../${path}`, import.me
 /** Every HTTP route the server mounts: health, the lean API, REST threads/runs/agents, AG-UI, AI SDK and A2A. */
 const ROUTES = [
   'get /health',
+  'get /ready',
+  'post /v1/auth/stream-token',
   'post /v1/run',
   'post /v1/run/stream',
   'get /v1/threads',
@@ -31,6 +33,7 @@ const ROUTES = [
   'get /v1/ag-ui/threads/{id}/messages',
   'post /v1/ai-sdk/agents/{agentId}/runs',
   'get /v1/ai-sdk/agents/{agentId}/chats/{chatId}/stream',
+  'get /v1/ai-sdk/agents/{agentId}/runs/{chatId}/stream',
   'get /v1/ai-sdk/agents/{agentId}/chats/{chatId}/messages',
   'get /.well-known/agent-card.json',
   'get /v1/a2a/.well-known/agent-card.json',

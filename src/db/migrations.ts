@@ -127,6 +127,16 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.alterTable('threads').dropColumn('owner').execute();
       },
     },
+    '0005_seq_reserved': {
+      // Events are streamed before they are stored: the highest seq a run may stream, so the
+      // `interrupted` event recovery writes never reuses a seq a client already received.
+      async up(k: Kysely<any>) {
+        await k.schema.alterTable('runs').addColumn('seq_reserved', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.alterTable('runs').dropColumn('seq_reserved').execute();
+      },
+    },
   };
 }
 

@@ -53,6 +53,8 @@ export interface RunTable {
   cancel_requested_at: ColumnType<string | Date | null, string | null | undefined, string | null>;
   /** PostgreSQL only: arrival order (set at insert by a trigger), the per-thread queue's order across instances. */
   arrival: ColumnType<number, never, never>;
+  /** Highest seq the run may stream (reserved ahead of its events); recovery writes after it. */
+  seq_reserved: ColumnType<number, number | undefined, number>;
 }
 
 /** One row per running server process; its lease is `expires_at` (renewed by heartbeats). */

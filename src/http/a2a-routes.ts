@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { agentCard, serverCard } from '../protocols/a2a/card.js';
 import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from './a2a/executor.js';
 import { principalUser } from './a2a/principal-user.js';
+import { publicBaseUrl } from './public-url.js';
 import { A2aTasks, A2aTaskStore } from './a2a/tasks.js';
 import type { Services } from '../services/index.js';
 
@@ -15,8 +16,10 @@ import { A2A_MAX_BODY_BYTES } from './limits.js';
 
 export interface A2aRoutesOptions {
   services: Services;
-  /** `AGENTSDK_PUBLIC_URL`: the base URL cards advertise; default: the request's own scheme and host. */
+  /** `AGENTSDK_PUBLIC_URL`: the base URL cards advertise; default: the request's Host when allowed, else the listen address. */
   publicUrl?: string;
+  /** `AGENTSDK_ALLOWED_HOSTS`. */
+  allowedHosts: string[];
 }
 
 /**
@@ -34,7 +37,8 @@ export function a2aRoutes(opts: A2aRoutesOptions): Router {
   const busManager = new DefaultExecutionEventBusManager();
   const agents = services.conversations.agents;
   const defaultAgentId = agents.has(DEFAULT_AGENT_ID) ? DEFAULT_AGENT_ID : [...agents.keys()][0];
-  const baseUrl = (req: Request) => opts.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  // Never the Host a request claims unless it is an allowed host (see publicBaseUrl).
+  const baseUrl = (req: Request) => publicBaseUrl(req, { publicUrl: opts.publicUrl, allowedHosts: opts.allowedHosts });
   const parseJson = express.json({ limit: A2A_MAX_BODY_BYTES });
 
   const endpoint = (agentId: string | null): RequestHandler => {

@@ -57,6 +57,7 @@ export function aiSdkRoutes(services: Services, opts: AiSdkRouteOptions): Router
       messages: plan.messages,
       clientTools: plan.clientTools,
       context: plan.context,
+      timeoutMs: body.timeout_ms,
       origin: 'ai-sdk',
     });
     // The run goes on when the client leaves; a reload resumes it.

@@ -28,7 +28,7 @@ export function isPublicRoute(req: Pick<Request, 'method' | 'path'>): boolean {
 }
 
 /** GET event streams, where a browser's EventSource cannot send headers: the only routes taking `?access_token=`. */
-const STREAM_PATHS = [/^\/v1\/runs\/[^/]+\/events\/?$/, /^\/v1\/ai-sdk\/agents\/[^/]+\/chats\/[^/]+\/stream\/?$/];
+const STREAM_PATHS = [/^\/v1\/runs\/[^/]+\/events\/?$/, /^\/v1\/ai-sdk\/agents\/[^/]+\/(chats|runs)\/[^/]+\/stream\/?$/];
 const SUBSCRIPTIONS = new Set(
   Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
     .filter(([, p]) => p._def.type === 'subscription')

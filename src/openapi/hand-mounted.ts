@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ZodOpenApiPathsObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { ErrorBody } from '../../contracts/common.js';
 import { RunEvent } from '../../contracts/events.js';
-import { Health } from '../../contracts/health.js';
+import { Health, Ready, StreamToken } from '../../contracts/health.js';
 import { Id, RunRequest, RunResult } from '../../contracts/run.js';
 import { RunEventsQuery, StartRunRequest } from '../../contracts/runs.js';
 import { LeanStreamEvent } from '../../contracts/streams.js';
@@ -50,6 +50,22 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       tags: ['meta'],
       summary: 'Liveness',
       responses: { 200: { description: 'The server is up', content: json(Health) } },
+    },
+  },
+  '/ready': {
+    get: {
+      operationId: 'ready',
+      tags: ['meta'],
+      summary: 'Readiness: the database answers and the server is not draining',
+      responses: { 200: { description: 'Ready to serve', content: json(Ready) }, ...errors([503]) },
+    },
+  },
+  '/v1/auth/stream-token': {
+    post: {
+      operationId: 'stream-token',
+      tags: ['meta'],
+      summary: 'A short-lived token for a browser EventSource (`?access_token=` on GET event streams)',
+      responses: { 200: { description: 'The token, for the caller itself', content: json(StreamToken) } },
     },
   },
   '/v1/run': {
@@ -144,6 +160,19 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       operationId: 'ai-sdk-resume',
       tags: ['ai-sdk'],
       summary: "Resume the chat's active run",
+      requestParams: { path: AiSdkChatParams },
+      responses: {
+        200: eventStream(AiSdkStreamChunk, 'The active run from its first chunk, then live; last frame `data: [DONE]`'),
+        204: { description: 'The chat has no active run' },
+        ...errors([400, 404]),
+      },
+    },
+  },
+  '/v1/ai-sdk/agents/{agentId}/runs/{chatId}/stream': {
+    get: {
+      operationId: 'ai-sdk-resume-default',
+      tags: ['ai-sdk'],
+      summary: "Resume the chat's active run (the path DefaultChatTransport reconnects to by default)",
       requestParams: { path: AiSdkChatParams },
       responses: {
         200: eventStream(AiSdkStreamChunk, 'The active run from its first chunk, then live; last frame `data: [DONE]`'),

@@ -122,7 +122,7 @@ export class Runtime {
     const messages = [...(req.prompt !== undefined ? [{ role: 'user' as const, content: [{ type: 'text', text: req.prompt }] }] : []), ...(req.messages ?? [])];
     const runId = req.runId ?? newId('run');
     const threadId = req.threadId ?? newId('thread');
-    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = req.timeoutMs ?? agent.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const run = this.newLiveRun(runId, threadId, agent.id);
     // Take the place in the thread's queue before any await, so arrival order is run order.
     const turn = this.takeTurn(run);

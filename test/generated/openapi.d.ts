@@ -201,6 +201,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database answers and the server is not draining */
+        get: operations["ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A short-lived token for a browser EventSource (`?access_token=` on GET event streams) */
+        post: operations["stream-token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/run": {
         parameters: {
             query?: never;
@@ -312,6 +346,23 @@ export interface paths {
         };
         /** Resume the chat's active run */
         get: operations["ai-sdk-resume"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ai-sdk/agents/{agentId}/runs/{chatId}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resume the chat's active run (the path DefaultChatTransport reconnects to by default) */
+        get: operations["ai-sdk-resume-default"];
         put?: never;
         post?: never;
         delete?: never;
@@ -432,11 +483,13 @@ export interface components {
             /** @description Continue this thread; a new one is created when omitted */
             thread_id?: string;
             prompt: string;
+            /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
             timeout_ms?: number;
         };
         RunRequest: {
             prompt: string;
             session_id?: string;
+            /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
             timeout_ms?: number;
             agent_id?: string;
         };
@@ -455,6 +508,7 @@ export interface components {
             tools?: components["schemas"]["AgUiTool"][];
             /** @description Given to the model as extra system text */
             context?: components["schemas"]["AgUiContext"][];
+            /** @description Passed through; this server reads `timeout_ms` (run timeout in ms) from it when it is an object */
             forwardedProps?: unknown;
             resume?: unknown[];
         } & {
@@ -689,6 +743,8 @@ export interface components {
             tools?: components["schemas"]["AiSdkClientTool"][];
             /** @description Caller-chosen run id; 409 if taken */
             runId?: string;
+            /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
+            timeout_ms?: number;
         } & {
             [key: string]: unknown;
         };
@@ -1043,6 +1099,19 @@ export interface components {
         Health: {
             /** @constant */
             status: "ok";
+        };
+        Ready: {
+            /** @constant */
+            status: "ready";
+        };
+        StreamToken: {
+            /** @description Accepted as `?access_token=` on GET event streams only */
+            token: string;
+            /**
+             * Format: date-time
+             * @description A few minutes from now
+             */
+            expires_at: string;
         };
         RunResult: {
             session_id: string;
@@ -2124,6 +2193,73 @@ export interface operations {
             };
         };
     };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description Shutting down, or no model credentials */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "stream-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token, for the caller itself */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamToken"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     run: {
         parameters: {
             query?: never;
@@ -2655,6 +2791,72 @@ export interface operations {
         };
     };
     "ai-sdk-resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+                chatId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active run from its first chunk, then live; last frame `data: [DONE]` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["AiSdkStreamChunk"];
+                };
+            };
+            /** @description The chat has no active run */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (`issues` lists each problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown thread, run, agent or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "ai-sdk-resume-default": {
         parameters: {
             query?: never;
             header?: never;

@@ -11,7 +11,7 @@ import {
   type RequestContext,
   type ServerCallContext,
 } from '@a2a-js/sdk/server';
-import { Id } from '../../../contracts/run.js';
+import { Id, TimeoutMs } from '../../../contracts/run.js';
 import { AppError } from '../../errors.js';
 import type { LiveRun } from '../../runtime/live-run.js';
 import type { Principal } from '../../auth/principal.js';
@@ -84,6 +84,15 @@ async function pickAgent(ep: A2aEndpoint, principal: Principal, params: SendMess
   return ep.defaultAgentId;
 }
 
+/** `timeout_ms` in the request's or the message's metadata: the run's timeout (invalid params when it is not a valid one). */
+function timeoutOf(params: SendMessageRequest): number | undefined {
+  const raw = params.metadata?.timeout_ms ?? params.message?.metadata?.timeout_ms;
+  if (raw === undefined) return undefined;
+  const r = TimeoutMs.safeParse(raw);
+  if (!r.success) throw new RequestMalformedError(`metadata.timeout_ms: ${r.error.issues[0]?.message ?? 'is not valid'}`);
+  return r.data;
+}
+
 const checkId = (value: string, what: string) => {
   const r = Id.safeParse(value);
   if (!r.success) throw new RequestMalformedError(`${what} ${JSON.stringify(value)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
@@ -106,9 +115,10 @@ export class A2aExecutor implements AgentExecutor {
     const waiting = rc.task ? await tasks.run(principal, rc.taskId, null) : undefined;
     if (waiting?.status === 'waiting' && waiting.pending) return this.continueTask(principal, waiting, rc, bus);
     const content = contentFromParts(message.parts);
+    const timeoutMs = timeoutOf(rc.request);
     let run: LiveRun;
     try {
-      run = await services.conversations.start(principal, { agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], origin: 'a2a' });
+      run = await services.conversations.start(principal, { agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], timeoutMs, origin: 'a2a' });
     } catch (err) {
       // The SDK turns a failed execute into a failed task with this message.
       throw new Error(err instanceof Error ? err.message : String(err));
@@ -207,6 +217,7 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     if (m.taskId) checkId(m.taskId, 'message.taskId');
     if (m.role === Role.ROLE_AGENT) throw new RequestMalformedError('message.role must be ROLE_USER');
     contentFromParts(m.parts);
+    timeoutOf(params);
     if (m.taskId) {
       const run = await this.ep.tasks.run(principal, m.taskId, this.ep.agentId);
       if (!run) throw new TaskNotFoundError(`Task not found: ${m.taskId}`);

@@ -1,4 +1,5 @@
 import type { AgUiMessage, AgUiRunRequest } from '../../../contracts/ag-ui.js';
+import { TimeoutMs } from '../../../contracts/run.js';
 import { AppError } from '../../errors.js';
 import type { PendingInputs } from '../../../contracts/common.js';
 import type { ClientTool } from '../../runtime/agent-loop.js';
@@ -202,3 +203,12 @@ function toolResultBlock(m: Extract<AgUiMessage, { role: 'tool' }>, path: Array<
   return { type: 'tool_result', tool_use_id: m.toolCallId, content: text ?? '' };
 }
 
+
+/** `forwardedProps.timeout_ms` (the run's timeout) when the client sends one; 400 when it is not a valid timeout. */
+export function agUiTimeout(body: AgUiRunRequest): number | undefined {
+  const props = body.forwardedProps;
+  if (typeof props !== 'object' || props === null || !('timeout_ms' in props)) return undefined;
+  const r = TimeoutMs.safeParse((props as { timeout_ms: unknown }).timeout_ms);
+  if (!r.success) throw bad(r.error.issues[0]?.message ?? 'timeout_ms is not valid', ['forwardedProps', 'timeout_ms']);
+  return r.data;
+}
