@@ -95,7 +95,10 @@ for (const dialect of dialects()) describe(`CORS from real browser pages, offici
     },
   });
   after(async () => {
-    for (const s of [allowed, other]) await new Promise((r) => s?.server.close(r));
+    for (const s of [allowed, other]) {
+      s?.server.closeAllConnections();
+      if (s) await new Promise((r) => s.server.close(r));
+    }
   });
   before(async () => void (await launched()));
 

@@ -6,6 +6,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import { DEFAULT_AGENT_ID } from '../agents.js';
 import { AppError } from '../errors.js';
 import { agentCard, serverCard } from '../protocols/a2a/card.js';
+import { invalidFileBytes } from '../protocols/a2a/input.js';
 import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from './a2a/executor.js';
 import { principalUser } from './a2a/principal-user.js';
 import { publicBaseUrl } from './public-url.js';
@@ -50,7 +51,12 @@ export function a2aRoutes(opts: A2aRoutesOptions): Router {
     // Our parser first (bigger limit); the SDK's own parser then sees a parsed body and skips.
     return (req, res, next) => {
       if (req.method !== 'POST' || req.path !== '/') return next();
-      parseJson(req, res, (err?: unknown) => (err ? next(err) : rpc(req, res, next)));
+      parseJson(req, res, (err?: unknown) => {
+        if (err) return next(err);
+        const bad = invalidFileBytes(req.body);
+        if (bad) return res.json({ jsonrpc: '2.0', id: (req.body as { id?: unknown }).id ?? null, error: { code: A2A_ERROR_CODE.INVALID_PARAMS, message: `${bad} is not valid base64` } });
+        rpc(req, res, next);
+      });
     };
   };
   const serverEndpoint = endpoint(null);

@@ -180,7 +180,10 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
         }
       }
     } catch (err) {
-      throw signal.aborted ? err : modelError(err, [ctx.client.apiKey, ctx.client.authToken]);
+      if (signal.aborted) throw err;
+      // The stream broke mid-answer: keep the text the client already saw as the assistant turn.
+      await savePartialTurn(ctx, messageId, blocks);
+      throw modelError(err, [ctx.client.apiKey, ctx.client.authToken]);
     } finally {
       // Tokens spent on a call that failed part-way still count.
       addUsage(meter.total, usage);
@@ -247,6 +250,16 @@ async function runServerTool(ctx: LoopContext, c: { id: string; name: string; in
       : await ctx.tools.run(c, allowed, { signal: ctx.signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent: ctx.agent }, ctx.toolTimeoutMs);
   ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
   return r;
+}
+
+/**
+ * Text blocks only: a tool call without its full input (and so without a result) or a thinking
+ * block without its signature would make the thread invalid for the next model call. A failure
+ * to store it must not hide the model's error.
+ */
+async function savePartialTurn(ctx: LoopContext, messageId: string, blocks: Block[]): Promise<void> {
+  const content = blocks.filter((b): b is Extract<Block, { kind: 'text' }> => b?.kind === 'text' && b.text !== '').map((b) => ({ type: 'text', text: b.text }));
+  if (content.length) await ctx.save({ id: messageId, role: 'assistant', content }).catch(() => {});
 }
 
 async function saveToolTurn(ctx: LoopContext, results: ToolCall[]): Promise<void> {

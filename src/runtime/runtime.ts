@@ -5,6 +5,8 @@ import type { Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
+import { interruptedEvent } from '../store/cluster.js';
+import { SEQ_BLOCK } from '../store/runs.js';
 import type { Access, Begun, Store } from '../store/store.js';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
@@ -149,9 +151,21 @@ export class Runtime {
     return this.deps.client;
   }
 
-  /** `base`: seq of the last event already stored (a resumed run goes on from there). */
+  /**
+   * `base`: seq of the last event already stored (a resumed run goes on from there). Its row
+   * reserves seqs up to `base + SEQ_BLOCK` already (created so, or moved there by claimWaiting).
+   */
   private newLiveRun(runId: string, threadId: string, agentId: string, base = 0): LiveRun {
-    return new LiveRun(runId, threadId, agentId, (e) => this.deps.store.events.push(runId, e.seq, e.event.type, e.json), base);
+    const { store, logger } = this.deps;
+    return new LiveRun(runId, threadId, agentId, (e) => store.events.push(runId, e.seq, e.event.type, e.json), base, {
+      reserved: base + SEQ_BLOCK,
+      block: SEQ_BLOCK,
+      extend: (upTo) => store.runs.reserveSeq(runId, upTo),
+      lost: (seq) => {
+        logger.error({ runId, seq }, 'could not reserve event seqs for the run (taken over, or the database is unreachable); stopping it here');
+        return interruptedEvent();
+      },
+    });
   }
 
   /** The run's place in its thread's queue: across instances when they share the database, else in this process. */
@@ -255,10 +269,10 @@ export class Runtime {
     const agent = this.deps.agents.get(record.agent_id);
     if (!agent) throw new AppError('conflict', `run "${runId}" belongs to agent "${record.agent_id}", which is no longer configured`);
     const client = this.modelClient();
-    if (!(await store.runs.claimWaiting(runId, pending, this.deps.instanceId))) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
-
-    // Its events were all stored before it became `waiting` (finishRun flushes first).
-    const run = this.newLiveRun(runId, record.thread_id, agent.id, await store.eventLog.lastSeq(runId));
+    // Its events were all stored before it became `waiting` (finishRun flushes first): it goes on after the last one.
+    const base = await store.runs.claimWaiting(runId, pending, this.deps.instanceId);
+    if (base === null) throw new AppError('conflict', `run "${runId}" is no longer waiting`);
+    const run = this.newLiveRun(runId, record.thread_id, agent.id, base);
     const turn = this.takeTurn(run);
     // Unless the caller says otherwise, the run goes on with the tools and context it started with.
     const first = record.input as { client_tools?: ClientTool[]; context?: string; extra_tools?: string[] };
@@ -312,7 +326,10 @@ export class Runtime {
         : { type: 'run.finished', status, output: end.output, stop_reason: end.stop_reason, usage, tool_calls: end.tool_calls },
     );
     try {
-      await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
+      // Held events (past the reservation) are stored before the end, or the run lost its reservation:
+      // then its row is (or will be) closed by recovery, after the reserved range.
+      await run.published();
+      if (!run.lost) await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
     } finally {
       this.live.delete(run.runId);
       run.markDone();

@@ -10,6 +10,11 @@ export type TurnClaim = 'claimed' | 'blocked' | 'gone';
 
 const INTERRUPTED = { code: 'interrupted', message: 'the server instance running this run stopped before it finished' };
 
+/** The terminal event recovery stores for a run whose instance is gone. */
+export function interruptedEvent(): RunEvent {
+  return { type: 'run.error', status: 'interrupted', ...INTERRUPTED, usage: zeroUsage() };
+}
+
 /**
  * What several server instances sharing one database coordinate through: instance leases,
  * recovery of runs whose instance is gone, cross-instance cancel requests and (PostgreSQL)
@@ -80,19 +85,21 @@ export class ClusterRepo {
       .set({ status: 'interrupted', finished_at: now, error: JSON.stringify(INTERRUPTED) })
       .where('status', 'in', ACTIVE_STATUSES)
       .where(which)
-      .returning(['id', 'thread_id'])
+      .returning(['id', 'thread_id', 'seq_reserved'])
       .execute();
-    const event: RunEvent = { type: 'run.error', status: 'interrupted', ...INTERRUPTED, usage: zeroUsage() };
+    const event = interruptedEvent();
     const log = new EventRepo({ ...this.db, kysely: trx });
     for (const run of runs) {
-      // seq = last stored + 1: nothing else writes this run's events any more.
+      // After the reserved range: events are streamed before they are stored, so a client may hold
+      // seqs past the last stored one, never past the reservation. (Rows from before reservations: 0.)
+      const seq = Math.max(Number(run.seq_reserved), await log.lastSeq(run.id)) + 1;
       await trx
         .insertInto('run_events')
-        .values({ run_id: run.id, seq: (await log.lastSeq(run.id)) + 1, type: event.type, data: JSON.stringify(event), created_at: now })
+        .values({ run_id: run.id, seq, type: event.type, data: JSON.stringify(event), created_at: now })
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
-    return runs;
+    return runs.map((r) => ({ id: r.id, thread_id: r.thread_id }));
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { PendingInputs, RunStatus, ToolCall, Usage } from '../../contracts/common.js';
+import { sql } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import { prepared } from '../db/prepared.js';
 import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
@@ -33,6 +34,12 @@ export interface RunRecord {
 }
 
 export const ACTIVE_STATUSES: RunStatus[] = ['queued', 'running'];
+
+/**
+ * Seqs are reserved in blocks of this many before they are streamed (runs.seq_reserved); a
+ * run's first block comes with its row, so runs shorter than this never write a reservation.
+ */
+export const SEQ_BLOCK = 1000;
 
 export interface RunEnd {
   status: RunStatus;
@@ -120,15 +127,30 @@ export class RunRepo {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  /** waiting → queued, for exactly one caller: false when someone else resumed it first (or it moved on). */
-  async claimWaiting(id: string, pending: PendingInputs, owner: string): Promise<boolean> {
-    const res = await this.db.kysely
+  /**
+   * waiting → queued, for exactly one caller: null when someone else resumed it first (or it
+   * moved on). Returns the seq of its last stored event (a waiting run has stored every event
+   * it streamed), and reserves the next block after it in the same statement.
+   */
+  async claimWaiting(id: string, pending: PendingInputs, owner: string): Promise<number | null> {
+    const last = sql<number>`(select coalesce(max(e.seq), 0) from run_events e where e.run_id = ${id})`;
+    const row = await this.db.kysely
       .updateTable('runs')
-      .set({ status: 'queued', pending: JSON.stringify(pending), owner, finished_at: null })
+      .set({ status: 'queued', pending: JSON.stringify(pending), owner, finished_at: null, seq_reserved: sql<number>`${last} + ${SEQ_BLOCK}` })
       .where('id', '=', id)
       .where('status', '=', 'waiting')
+      .returning('seq_reserved')
       .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return row ? Number(row.seq_reserved) - SEQ_BLOCK : null;
+  }
+
+  /**
+   * Moves the run's reservation up to `upTo` (only forward); false when the run is no longer
+   * queued or running (another instance took it over and closed its log after the reservation).
+   */
+  async reserveSeq(id: string, upTo: number): Promise<boolean> {
+    const res = await reserveSeq(this.db, upTo, id, upTo);
+    return Number(res.numAffectedRows ?? 0) === 1;
   }
 
   /**
@@ -215,7 +237,10 @@ export class RunRepo {
 // Hot-path statements (every run), compiled once: see prepared().
 const insertRun = prepared(
   (db, id: string, thread_id: string, agent_id: string, origin: string, status: RunStatus, input: string, timeout_ms: number, owner: string | null, principal: string | null, created_at: string, started_at: string | null) =>
-    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status, input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, principal, created_at, started_at, finished_at: null }),
+    db.kysely.insertInto('runs').values({ id, thread_id, agent_id, origin, status, input, stop_reason: null, output: null, usage: null, tool_calls: null, error: null, pending: null, timeout_ms, owner, principal, created_at, started_at, finished_at: null, seq_reserved: SEQ_BLOCK }),
+);
+const reserveSeq = prepared((db, upTo: number, id: string, floor: number) =>
+  db.kysely.updateTable('runs').set({ seq_reserved: upTo }).where('id', '=', id).where('status', 'in', ACTIVE_STATUSES).where('seq_reserved', '<=', floor),
 );
 const markRunning = prepared((db, now: string, id: string) => db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id));
 const selectWaiting = prepared((db, threadId: string) => db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting'));

@@ -215,7 +215,7 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     checkId(m.messageId, 'message.messageId');
     if (m.contextId) checkId(m.contextId, 'message.contextId');
     if (m.taskId) checkId(m.taskId, 'message.taskId');
-    if (m.role === Role.ROLE_AGENT) throw new RequestMalformedError('message.role must be ROLE_USER');
+    if (m.role !== Role.ROLE_USER) throw new RequestMalformedError('message.role must be ROLE_USER');
     contentFromParts(m.parts);
     timeoutOf(params);
     if (m.taskId) {

@@ -17,9 +17,12 @@ const fileLabel = (p: Part) => [p.filename, p.mediaType && `(${p.mediaType})`].f
  */
 export function contentFromParts(parts: Part[] | undefined): unknown[] {
   const blocks: unknown[] = [];
-  for (const p of parts ?? []) {
+  for (const [i, p] of (parts ?? []).entries()) {
     const c = p.content;
     if (!c) continue;
+    // The SDK's wire conversion leaves a part without its content field as `undefined`.
+    const missing = c.$case === 'data' ? false : c.$case === 'raw' ? !(c.value instanceof Uint8Array) : typeof c.value !== 'string';
+    if (missing) throw new RequestMalformedError(`message.parts[${i}]: a ${c.$case} part needs its ${c.$case === 'raw' ? 'bytes' : c.$case}`);
     const type = bareMediaType(p.mediaType);
     switch (c.$case) {
       case 'text':
@@ -71,4 +74,23 @@ export function a2aDecisions(parts: Part[] | undefined, pending: PendingInputs):
   const missing = open.filter((a) => !decided.has(a.approval_id));
   if (missing.length) throw new RequestMalformedError(`every open approval needs a decision; missing: ${missing.map((a) => `${a.approval_id} (${a.name})`).join(', ')}`);
   return [...decided].map(([approval_id, d]) => ({ approval_id, ...d }));
+}
+
+/** Standard or URL-safe base64, padded or not: what protobuf JSON accepts for bytes. */
+const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$/;
+
+/**
+ * File bytes in a JSON-RPC body that are not base64 (the SDK would decode them leniently,
+ * dropping what it cannot read): the path of the first, for an invalid-params answer.
+ * v1.0 parts carry `raw`, v0.3 `file.bytes`.
+ */
+export function invalidFileBytes(body: unknown): string | undefined {
+  const parts = (body as { params?: { message?: { parts?: unknown } } } | null)?.params?.message?.parts;
+  if (!Array.isArray(parts)) return undefined;
+  for (const [i, part] of parts.entries()) {
+    const p = part as { raw?: unknown; file?: { bytes?: unknown } } | null;
+    if (typeof p?.raw === 'string' && !BASE64.test(p.raw)) return `message.parts[${i}].raw`;
+    if (typeof p?.file?.bytes === 'string' && !BASE64.test(p.file.bytes)) return `message.parts[${i}].file.bytes`;
+  }
+  return undefined;
 }
