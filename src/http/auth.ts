@@ -7,6 +7,7 @@ import { LOCAL_PRINCIPAL, PUBLIC_PRINCIPAL, type Principal } from '../auth/princ
 import type { Config } from '../config.js';
 import { AppError, errorBody, toAppError } from '../errors.js';
 import { appRouter } from '../trpc/router.js';
+import { readJsonObject } from './json-body.js';
 import { hostAllowed, hostnameOf } from './public-url.js';
 
 export { publicBaseUrl } from './public-url.js';
@@ -168,7 +169,11 @@ function safeDecode(s: string): string {
 /** POST /v1/auth/stream-token: a short-lived token for `?access_token=` on event streams, for the caller itself. */
 export function authRoutes(auth: Authenticator): Router {
   const r = Router();
-  r.post('/v1/auth/stream-token', async (_req, res) => {
+  r.post('/v1/auth/stream-token', async (req, res) => {
+    // It takes nothing: refuse what a careless client sends rather than ignore it.
+    if (req.url.includes('?')) throw new AppError('bad_request', 'POST /v1/auth/stream-token takes no query parameters');
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && Object.keys(await readJsonObject(req)).length > 0) throw new AppError('bad_request', 'POST /v1/auth/stream-token takes no body (or `{}`)');
     res.setHeader('cache-control', 'no-store');
     res.json(await auth.streamTokens.issue(principalOf(res)));
   });
