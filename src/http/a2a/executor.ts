@@ -235,14 +235,20 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, principal, params) };
   }
 
-  /** The one cancel rule (RunService.cancel); a task that has ended is not cancelable, canceled included. */
-  override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
-    const { services, tasks, agentId } = this.ep;
+  /** The caller, the task id and its run (invalid params without an id; TaskNotFound when the caller may not see it). */
+  private async taskOf(params: { id?: string }, context: ServerCallContext): Promise<{ principal: Principal; id: string; run: RunRecord }> {
     const principal = principalFrom(context);
     const id = params.id;
     if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
-    const run = await tasks.run(principal, id, agentId);
+    const run = await this.ep.tasks.run(principal, id, this.ep.agentId);
     if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
+    return { principal, id, run };
+  }
+
+  /** The one cancel rule (RunService.cancel); a task that has ended is not cancelable, canceled included. */
+  override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
+    const { services, tasks } = this.ep;
+    const { principal, id, run } = await this.taskOf(params, context);
     const notCancelable = (task: Task) =>
       new TaskNotCancelableError(`Task ${id} cannot be canceled: it is ${TaskState[task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED]}`);
     if (!ACTIVE_STATUSES.includes(run.status) && run.status !== 'waiting') throw notCancelable(await tasks.derive(run));
@@ -260,12 +266,8 @@ export class A2aRequestHandler extends DefaultRequestHandler {
 
   /** The task now, then its updates until it ends: exact (no gap, no repeat), wherever the run executes. */
   override async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
-    const { services, tasks, agentId } = this.ep;
-    const principal = principalFrom(context);
-    const id = params.id;
-    if (!id?.trim()) throw new RequestMalformedError('Task ID is required');
-    const run = await tasks.run(principal, id, agentId);
-    if (!run) throw new TaskNotFoundError(`Task not found: ${id}`);
+    const { services, tasks } = this.ep;
+    const { principal, id, run } = await this.taskOf(params, context);
     const userMessages = await tasks.userMessages(run);
     const live = services.conversations.live(id);
     // Ending right now: answer from storage once it is settled.
