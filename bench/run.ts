@@ -1,6 +1,9 @@
-// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --api-key KEY --json]
+// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --api-key KEY --observe --json]
+// --observe: the server twice, metrics and traces off, then on (OTLP/HTTP to a receiver in this process, /metrics scraped every second).
 // The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +12,7 @@ import { isAlive, spawnNode, stopAll, type Child } from './children.js';
 import { measure, probe, ROUTES, useApiKey, warmUp, type Cell } from './load.js';
 import { table } from './report.js';
 
-const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--json]';
+const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--json]';
 
 function parseFlags() {
   try {
@@ -23,6 +26,7 @@ function parseFlags() {
         // The server is started with this one key and every request carries it (auth is on the measured path).
         'api-key': { type: 'string' },
         json: { type: 'boolean', default: false },
+        observe: { type: 'boolean', default: false },
       },
       strict: true,
     });
@@ -67,8 +71,8 @@ function baseEnv(): NodeJS.ProcessEnv {
 async function main(): Promise<void> {
   const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });
   const upstream = { ANTHROPIC_API_KEY: 'bench', ANTHROPIC_BASE_URL: fake.url };
-  const targets: Child[] = [
-    await spawnNode('server', 'src/main.ts', {
+  const server = (name: string, extra: NodeJS.ProcessEnv = {}) =>
+    spawnNode(name, 'src/main.ts', {
       cwd: root,
       env: {
         ...baseEnv(),
@@ -78,11 +82,21 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
         AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
         ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
+        ...extra,
       },
       pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined),
-    }),
-    await spawnNode('bare proxy', 'bench/bare-proxy.ts', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url }),
-  ];
+    });
+  const targets: Child[] = [];
+  if (flags.observe) {
+    const receiver = await startSpanReceiver();
+    targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
+    const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    targets.push(on);
+    scrapeEverySecond(on.url);
+  } else {
+    targets.push(await server('server'));
+  }
+  targets.push(await spawnNode('bare proxy', 'bench/bare-proxy.ts', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url }));
 
   const cells: Cell[] = [];
   for (const target of targets) {
@@ -112,6 +126,23 @@ async function main(): Promise<void> {
   console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up at c=10\n`);
   console.log(table(cells));
   if (flags.json) console.log(JSON.stringify({ meta, cells }));
+}
+
+/** Takes OTLP/HTTP exports and drops them (the receiver's CPU is not the server's). */
+async function startSpanReceiver(): Promise<{ url: string }> {
+  const s = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  s.unref();
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
+}
+
+/** A Prometheus-like scraper, so the cost of rendering /metrics is in the measure too. */
+function scrapeEverySecond(url: string): void {
+  const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  setInterval(() => void fetch(`${url}/metrics`, { headers }).then((r) => r.text(), () => {}), 1000).unref();
 }
 
 main().then(

@@ -22,6 +22,8 @@ export const ErrorCode = z.enum([
   'conflict',
   'payload_too_large',
   'unsupported_media_type',
+  'rate_limited',
+  'budget_exceeded',
   'cancelled',
   'timeout',
   'upstream_error',

@@ -7,3 +7,4 @@ export * from './threads.js';
 export * from './runs.js';
 export * from './agents.js';
 export * from './streams.js';
+export * from './usage.js';

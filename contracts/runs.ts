@@ -22,6 +22,7 @@ export const Run = z
     created_at: Timestamp,
     started_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
+    trace_id: z.string().nullable().describe('OpenTelemetry trace id of the request that started the run (null: tracing was off)'),
   })
   .meta({ id: 'Run' });
 export type Run = z.infer<typeof Run>;

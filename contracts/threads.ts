@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Timestamp } from './common.js';
+import { UsageTotals } from './usage.js';
 import { Cursor, Limit, page } from './pagination.js';
 import { Id } from './run.js';
 
@@ -14,6 +15,7 @@ export const Thread = z
     owner: z.string().nullable().describe('The principal the thread belongs to: an API key name, `user:<sub>`, or `local` without auth (null: stored before access control)'),
     created_at: Timestamp,
     updated_at: Timestamp,
+    usage: UsageTotals.optional().describe('GET /v1/threads/{id} only: the model usage of all its runs'),
   })
   .meta({ id: 'Thread' });
 export type Thread = z.infer<typeof Thread>;

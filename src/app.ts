@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Cluster } from './cluster/cluster.js';
@@ -12,6 +12,8 @@ import { corsMiddleware, crossOriginGuard } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requestGuards } from './http/guards.js';
 import { leanRoutes } from './http/lean-routes.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import type { Metrics } from './observability/metrics.js';
 import { trustedHost } from './http/public-url.js';
 import { restRoutes } from './http/rest-routes.js';
 import { runRoutes } from './http/run-routes.js';
@@ -34,6 +36,12 @@ export interface AppContext {
   isDraining?: () => boolean;
   /** Built from `config.auth` when omitted (pass one to share its stream-token key). */
   authenticator?: Authenticator;
+  /** Prometheus metrics: counted on every request; `GET /metrics` for admins unless `serveMetrics` is false. */
+  metrics?: Metrics;
+  /** False when `/metrics` has a listener of its own (`AGENTSDK_METRICS_ADDR`). */
+  serveMetrics?: boolean;
+  /** The HTTP server span of each request (tracing on). */
+  tracing?: { http(): RequestHandler };
 }
 
 /** The HTTP surface: every route over the one runtime. */
@@ -46,12 +54,16 @@ export function createApp(ctx: AppContext): Express {
   const auth = ctx.authenticator ?? new Authenticator(ctx.config.auth);
   // Who is calling, before anything else runs: CORS (preflights need no credential), the CSRF guard,
   // then the principal (res.locals.principal); URL-building routes then see only a trusted Host.
+  // Observed first, so refused requests are counted and traced too.
+  if (ctx.tracing) app.use(ctx.tracing.http());
+  if (ctx.metrics) app.use(ctx.metrics.http());
   const cors = corsMiddleware(ctx.config);
   if (cors) app.use(cors);
   app.use(crossOriginGuard(ctx.config, isPublicRoute));
   app.use(authMiddleware({ authenticator: auth, config: ctx.config, logger: ctx.logger }));
   app.use(trustedHost(ctx.config));
   app.use(authRoutes(auth));
+  if (ctx.metrics && ctx.serveMetrics !== false) app.use(metricsRoutes(ctx.metrics));
   // Body size and body timeout, the same on every route (and A2A's JSON read with the common checks).
   app.use(requestGuards({ production: ctx.config.production }));
   app.use(leanRoutes(services.runs, { ssePingMs: ctx.config.ssePingMs, ready: readiness(ctx) }));

@@ -42,6 +42,34 @@ export interface Config {
   corsOrigins: string[];
   /** `AGENTSDK_ALLOWED_HOSTS`: Host names trusted for URLs we hand out and for browser requests without credentials (default: loopback names + the listen address). */
   allowedHosts: string[];
+  /** `AGENTSDK_METRICS=off`: no Prometheus metrics (default on). */
+  metrics: boolean;
+  /** `AGENTSDK_METRICS_ADDR` (`host:port`): `/metrics` on a listener of its own, without auth, and not on the main one. */
+  metricsAddr?: { host: string; port: number };
+  /** OpenTelemetry traces go to this OTLP/HTTP URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`; none: tracing is off (also with `OTEL_SDK_DISABLED=true`). */
+  tracesUrl?: string;
+  /** `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: spans carry message contents. */
+  traceContent: boolean;
+  /** `AGENTSDK_MODEL_PRICES`: USD per million tokens by model, for the usage API's cost estimate. */
+  modelPrices: Record<string, ModelPrice>;
+  /** `AGENTSDK_RATE_RUNS_PER_MINUTE`, `AGENTSDK_RATE_CONCURRENT_RUNS`, `AGENTSDK_DAILY_TOKEN_BUDGET`: per principal; unset = unlimited. */
+  limits: RateLimits;
+}
+
+/** USD per million tokens; cache prices default to Anthropic's multipliers of `input` (0.1× reads, 1.25× writes). */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+}
+
+/** Per-principal limits; an API key's own values override the global ones field by field. */
+export interface RateLimits {
+  runsPerMinute?: number;
+  concurrentRuns?: number;
+  /** Tokens (input + output + cache reads and writes) per UTC day. */
+  dailyTokenBudget?: number;
 }
 
 /** One API key as the server keeps it: never the key itself, only its SHA-256. */
@@ -51,6 +79,8 @@ export interface ApiKeyConfig {
   /** Hex SHA-256 of the key. */
   sha256: string;
   admin: boolean;
+  /** `runs_per_minute`, `concurrent_runs`, `daily_token_budget` of its keys-file entry. */
+  limits?: RateLimits;
 }
 
 export interface AuthConfig {
@@ -174,8 +204,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     if (!isAllowEntry(h) || h.includes('/')) problems.push(`AGENTSDK_ALLOWED_HOSTS entry "${h}" must be a host name, *.domain or an IP address (no scheme or port)`);
   }
 
+  const metricsFlag = (env.AGENTSDK_METRICS ?? '').trim().toLowerCase();
+  if (!['', 'on', 'off', 'true', 'false', '1', '0'].includes(metricsFlag)) problems.push(`AGENTSDK_METRICS "${env.AGENTSDK_METRICS}" must be on or off`);
+  let metricsAddr: Config['metricsAddr'];
+  const rawMetricsAddr = env.AGENTSDK_METRICS_ADDR?.trim();
+  if (rawMetricsAddr) {
+    const mm = /^(.*):(\d+)$/.exec(rawMetricsAddr);
+    if (!mm || Number(mm[2]) > 65535) problems.push(`AGENTSDK_METRICS_ADDR "${rawMetricsAddr}" must look like ":9464" or "127.0.0.1:9464" (port 0-65535)`);
+    else metricsAddr = { host: mm[1] === '' ? '0.0.0.0' : mm[1].replace(/^\[(.*)\]$/, '$1'), port: Number(mm[2]) };
+  }
+
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL "${logLevel}" must be one of ${[...LOG_LEVELS].join(', ')}`);
+
+  const optionalInt = (name: string): number | undefined => {
+    const raw = env[name]?.trim();
+    return raw ? int(name, 0, 1) : undefined;
+  };
+  const limits: RateLimits = {
+    runsPerMinute: optionalInt('AGENTSDK_RATE_RUNS_PER_MINUTE'),
+    concurrentRuns: optionalInt('AGENTSDK_RATE_CONCURRENT_RUNS'),
+    dailyTokenBudget: optionalInt('AGENTSDK_DAILY_TOKEN_BUDGET'),
+  };
+  const modelPrices = parsePrices(env.AGENTSDK_MODEL_PRICES, problems);
 
   const config: Config = {
     host,
@@ -202,9 +253,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     auth,
     corsOrigins,
     allowedHosts: explicitHosts.length ? explicitHosts : defaultAllowedHosts(host),
+    metrics: !['off', 'false', '0'].includes(metricsFlag),
+    metricsAddr,
+    tracesUrl: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' ? undefined : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces` : undefined),
+    traceContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
+    modelPrices,
+    limits,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+const PRICE_FIELDS = ['input', 'output', 'cache_read', 'cache_write'];
+
+/** `{"<model>": {"input": …, "output": …, "cache_read"?: …, "cache_write"?: …}}` (USD per MTok). */
+function parsePrices(raw: string | undefined, problems: string[]): Record<string, ModelPrice> {
+  if (!raw?.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    problems.push(`AGENTSDK_MODEL_PRICES is not valid JSON: ${(err as Error).message}`);
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('AGENTSDK_MODEL_PRICES must be an object: {"<model>": {"input": USD per MTok, "output": …}}');
+    return {};
+  }
+  const out: Record<string, ModelPrice> = {};
+  for (const [model, p] of Object.entries(parsed as Record<string, unknown>)) {
+    const at = `AGENTSDK_MODEL_PRICES["${model}"]`;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+      problems.push(`${at} must be an object with input and output prices`);
+      continue;
+    }
+    const e = p as Record<string, unknown>;
+    const unknown = Object.keys(e).filter((k) => !PRICE_FIELDS.includes(k));
+    if (unknown.length) problems.push(`${at}: unknown field(s) ${unknown.join(', ')} (only ${PRICE_FIELDS.join(', ')})`);
+    const num = (k: string) => typeof e[k] === 'number' && Number.isFinite(e[k]) && (e[k] as number) >= 0;
+    const bad = PRICE_FIELDS.filter((k) => (k === 'input' || k === 'output' || e[k] !== undefined) && !num(k));
+    if (bad.length) {
+      problems.push(`${at}: ${bad.join(', ')} must be non-negative numbers (USD per million tokens)`);
+      continue;
+    }
+    const input = e.input as number;
+    out[model] = { input, output: e.output as number, cache_read: (e.cache_read as number | undefined) ?? input * 0.1, cache_write: (e.cache_write as number | undefined) ?? input * 1.25 };
+  }
+  return out;
 }
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((e) => e.trim()).filter(Boolean);
@@ -253,7 +348,9 @@ function loadAuth(env: NodeJS.ProcessEnv, problems: string[]): AuthConfig {
   return { disabled, apiKeys, jwt: jwksUrl || secret ? { jwksUrl, secret, issuer, audience } : undefined, streamTokenSecret };
 }
 
-/** `[{ name, sha256, admin }]` (or `{ keys: [...] }`): hashes only, so the file is no secret. */
+const KEY_FIELDS = ['name', 'sha256', 'admin', 'runs_per_minute', 'concurrent_runs', 'daily_token_budget'];
+
+/** `[{ name, sha256, admin, runs_per_minute?, concurrent_runs?, daily_token_budget? }]` (or `{ keys: [...] }`): hashes only, so the file is no secret. */
 function readKeysFile(file: string, problems: string[]): ApiKeyConfig[] {
   let parsed: unknown;
   try {
@@ -271,16 +368,23 @@ function readKeysFile(file: string, problems: string[]): ApiKeyConfig[] {
   entries.forEach((e: Record<string, unknown>, i) => {
     const at = `AGENTSDK_API_KEYS_FILE entry #${i + 1}`;
     if (typeof e !== 'object' || e === null) return void problems.push(`${at} must be an object`);
-    const unknown = Object.keys(e).filter((k) => !['name', 'sha256', 'admin'].includes(k));
+    const unknown = Object.keys(e).filter((k) => !KEY_FIELDS.includes(k));
     // A "key" field would mean the plaintext key sits in the file: refuse it.
-    if (unknown.length) return void problems.push(`${at}: unknown field(s) ${unknown.join(', ')} (only name, sha256, admin; never the key itself)`);
+    if (unknown.length) return void problems.push(`${at}: unknown field(s) ${unknown.join(', ')} (only ${KEY_FIELDS.join(', ')}; never the key itself)`);
     const { name, sha256, admin } = e;
     if (typeof name !== 'string' || !KEY_NAME.test(name) || name.startsWith('key_') || name === 'local' || name === 'anonymous') {
       return void problems.push(`${at}: name must match ${KEY_NAME} and not be "local", "anonymous" or start with "key_"`);
     }
     if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) return void problems.push(`${at} ("${name}"): sha256 must be 64 hex digits`);
     if (admin !== undefined && typeof admin !== 'boolean') return void problems.push(`${at} ("${name}"): admin must be true or false`);
-    out.push({ name, sha256: sha256.toLowerCase(), admin: admin === true });
+    const limits: RateLimits = {};
+    for (const [field, prop] of [['runs_per_minute', 'runsPerMinute'], ['concurrent_runs', 'concurrentRuns'], ['daily_token_budget', 'dailyTokenBudget']] as const) {
+      const v = e[field];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) return void problems.push(`${at} ("${name}"): ${field} must be an integer >= 1`);
+      limits[prop] = v;
+    }
+    out.push({ name, sha256: sha256.toLowerCase(), admin: admin === true, ...(Object.keys(limits).length ? { limits } : {}) });
   });
   return out;
 }

@@ -9,6 +9,8 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
+  budget_exceeded: 429,
   cancelled: 409,
   timeout: 504,
   upstream_error: 502,
@@ -21,12 +23,15 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly issues?: ErrorBody['issues'];
   readonly extra?: Pick<ErrorBody, 'run_id' | 'session_id'>;
-  constructor(code: ErrorCode, message: string, opts: { issues?: ErrorBody['issues']; extra?: AppError['extra']; cause?: unknown } = {}) {
+  /** Response headers that belong to the error (Retry-After, RateLimit-*); every HTTP error path sets them. */
+  readonly headers?: Readonly<Record<string, string>>;
+  constructor(code: ErrorCode, message: string, opts: { issues?: ErrorBody['issues']; extra?: AppError['extra']; cause?: unknown; headers?: Record<string, string> } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.issues = opts.issues;
     this.extra = opts.extra;
+    this.headers = opts.headers;
   }
   get status(): number {
     return STATUS[this.code];

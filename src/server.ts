@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { defaultAgents, loadAgentsFile, withMcpTools, type Agent } from './agents.js';
 import { createApp } from './app.js';
 import { Cluster, sharedTurns } from './cluster/cluster.js';
 import { redactUrl, type Config } from './config.js';
-import { openDb } from './db/dialect.js';
+import { openDb, sqlitePath } from './db/dialect.js';
 import { handleClientError } from './http/guards.js';
 import { httpLimits, httpLimitsFromEnv, setHttpLimits } from './http/limits.js';
-import { createLogger } from './logger.js';
+import { createLogger, setLogContext } from './logger.js';
+import { metricsHandler } from './http/metrics-routes.js';
+import { openSseStreams } from './http/sse.js';
+import { Metrics } from './observability/metrics.js';
+import { combineObservers, type RunObserver } from './runtime/observer.js';
 import { createModelClient } from './runtime/model.js';
 import { Runtime } from './runtime/runtime.js';
 import { builtinTools } from './runtime/tools/builtin.js';
@@ -24,6 +29,8 @@ export interface RunningServer {
   runtime: Runtime;
   store: Store;
   logger: Logger;
+  /** Metrics on their own listener (`AGENTSDK_METRICS_ADDR`), e.g. `http://127.0.0.1:9464/metrics`. */
+  metricsUrl?: string;
   /** Graceful stop: no new requests, active runs get the grace period, then the database closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -36,6 +43,19 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   reapOrphanToolProcesses(toolProcessDir(config), logger);
   const db = await openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events'));
+  const metrics = config.metrics
+    ? new Metrics({
+        waitingRuns: async () => Number((await store.db.kysely.selectFrom('runs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'waiting').executeTakeFirst())?.n ?? 0),
+        sseStreams: openSseStreams,
+        sqlitePath: db.kind === 'sqlite' && sqlitePath(config.databaseUrl) !== ':memory:' ? sqlitePath(config.databaseUrl) : undefined,
+        pgPool: db.poolStats,
+      })
+    : undefined;
+  if (metrics) store.events.onBatch = (rows) => metrics.eventBatchStored(rows);
+  // OpenTelemetry is loaded only when traces are exported: start-up is unchanged otherwise.
+  const tracing = config.tracesUrl ? (await import('./observability/tracing.js')).startTracing({ url: config.tracesUrl, content: config.traceContent }) : undefined;
+  if (tracing) setLogContext(() => tracing.logFields());
+  const observer = combineObservers([tracing?.observer, metrics?.observer].filter((o): o is RunObserver => o !== undefined));
   const builtin = builtinTools(config);
   const tools = new ToolRegistry([...builtin.tools, ...createStateTools(store.threads)]);
   const warn = (msg: string) => logger.warn(msg);
@@ -58,10 +78,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   tools.add(started.tools);
   withMcpTools(agents, started.listed, warn);
 
-  const client = createModelClient(config);
+  const client = createModelClient(config, { onUpstream: metrics ? (status, retry) => metrics.upstream(status, retry) : undefined });
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
   const turns = sharedTurns(store, logger);
-  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns });
+  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns, observer });
   // Lease, recovery of runs whose instance is gone, LISTEN (PostgreSQL).
   const cluster = await Cluster.start({ store, logger, instanceId, leaseMs: config.leaseMs, runtime, turns });
   let draining = false;
@@ -70,14 +90,18 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   } else if (!config.auth.apiKeys.length && !config.auth.jwt) {
     logger.info('no API keys or JWT configured: only loopback clients are served (set AGENTSDK_API_KEYS to serve others)');
   }
-  const app = createApp({ config, runtime, store, logger, cluster, isDraining: () => draining });
+  const app = createApp({ config, runtime, store, logger, cluster, isDraining: () => draining, metrics, serveMetrics: !config.metricsAddr, tracing });
 
   let server: Server;
+  let metricsServer: Server | undefined;
   try {
+    if (metrics && config.metricsAddr) metricsServer = await listenMetrics(metrics, config.metricsAddr);
     server = await new Promise((resolve, reject) => {
       const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
   } catch (err) {
+    metricsServer?.close();
+    await tracing?.shutdown();
     // Not serving (e.g. the port is taken): stop what was started, so no MCP process or lease outlives us.
     await mcp.close();
     await cluster.stop();
@@ -92,6 +116,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
+  const metricsUrl = metricsServer ? `${hostUrl(config.metricsAddr!.host, (metricsServer.address() as AddressInfo).port)}/metrics` : undefined;
+  if (metricsUrl) logger.info({ url: metricsUrl }, 'metrics listening');
   logger.info({ url, database: redactUrl(config.databaseUrl), agents: [...agents.keys()], model: config.model }, 'listening');
 
   let closing: Promise<void> | undefined;
@@ -107,6 +133,27 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
       await mcp.close();
       await cluster.stop();
       await store.close();
+      if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
+      // Spans of the last runs go out before the process ends.
+      await tracing?.shutdown().catch(() => {});
     })());
-  return { url, runtime, store, logger, close };
+  return { url, runtime, store, logger, metricsUrl, close };
+}
+
+function hostUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** `/metrics` alone on its own listener, without authentication (reach it only from the scraper's network). */
+function listenMetrics(metrics: Metrics, addr: { host: string; port: number }): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(metrics));
+  app.use((_req, res) => void res.status(404).end());
+  const server = createServer(app);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => resolve(server));
+  });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
 import { dialects, testDatabase, type Dialect, type TestDatabase } from './helpers/databases.js';
-import { postJson, sseFrames } from './helpers/http.js';
+import { postJson, sseFrames, waitFor } from './helpers/http.js';
 import { spawnServer, tempDir, type SpawnedServer } from './helpers/server.js';
 import { useServer } from './helpers/setup.js';
 import { words } from './helpers/text.js';
@@ -192,6 +192,36 @@ for (const dialect of dialects()) {
           console.log('# the run was recovered before the AI SDK resume connected');
         }
         await checkResumes(srv.url, seen);
+      });
+
+      it('an instance stalled past its lease: its run ends on the event the other instance stored, after the reserved seqs', async () => {
+        fake.enqueue({ content: [{ type: 'text', text: TEXT }], chunkDelayMs: 2 });
+        const a = await start();
+        const b = await start();
+        const res = await fetch(`${a.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'long', thread_id: 'crash-stall' }) });
+        const frames: Array<{ seq: number; json: any }> = [];
+        let stopped = false;
+        let runId = '';
+        for await (const f of sseFrames(res.body!)) {
+          if (f.id === undefined) continue;
+          frames.push({ seq: Number(f.id), json: f.json });
+          runId ||= f.json.run_id;
+          if (!stopped && frames.length === 50) {
+            stopped = true;
+            a.proc.kill('SIGSTOP');
+            const status = async () => (await fetch(`${b.url}/v1/runs/${runId}`).then((r) => r.json())).status;
+            await waitFor(async () => (await status()) === 'interrupted', 15_000, 'B to take the run over');
+            a.proc.kill('SIGCONT');
+          }
+        }
+        const last = frames.at(-1)!;
+        assert.deepEqual([last.json.type, last.json.status], ['run.error', 'interrupted']);
+        const log = await resume(b.url, runId, 0);
+        assert.equal(log.filter((e) => e.json.type === 'run.error').length, 1, 'one terminal event in the log');
+        assert.equal(log.at(-1)!.seq, last.seq, 'A ended its stream on the stored terminal event');
+        assert.ok(last.seq > frames.at(-2)!.seq);
+        const stored = new Map(log.map((e) => [e.seq, e.json]));
+        for (const f of frames) if (stored.has(f.seq)) assert.deepEqual(stored.get(f.seq), f.json, `seq ${f.seq}`);
       });
     }
   });

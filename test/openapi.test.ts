@@ -29,6 +29,7 @@ const ROUTES = [
   'post /v1/runs/{id}/cancel',
   'post /v1/runs/{id}/inputs',
   'get /v1/agents',
+  'get /v1/usage',
   'post /v1/ag-ui/agents/{agentId}/runs',
   'get /v1/ag-ui/threads/{id}/messages',
   'post /v1/ai-sdk/agents/{agentId}/runs',

@@ -25,7 +25,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
 
     const thread = await call(`${url}/v1/threads/rest-1`, 'GET');
     assert.equal(thread.status, 200);
-    assert.deepEqual(Object.keys(thread.body).sort(), ['agent_id', 'created_at', 'id', 'metadata', 'owner', 'state', 'title', 'updated_at']);
+    assert.deepEqual(Object.keys(thread.body).sort(), ['agent_id', 'created_at', 'id', 'metadata', 'owner', 'state', 'title', 'updated_at', 'usage']);
 
     const all = await call(`${url}/v1/threads/rest-1/messages`, 'GET');
     assert.deepEqual(

@@ -178,6 +178,7 @@ export class Cluster {
   private async dropTakenRuns(): Promise<void> {
     if (!this.turns) return;
     const ids = [...this.turns.live].map((r) => r.runId);
-    for (const id of await this.repo.ended(ids)) this.runtime.get(id)?.controller.abort('shutdown');
+    // Their logs were closed after their reserved seqs: they end here on that same event, storing nothing more.
+    for (const id of await this.repo.ended(ids)) void this.runtime.get(id)?.takenOver();
   }
 }

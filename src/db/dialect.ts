@@ -28,6 +28,8 @@ export interface Db {
    * outside the pool, that LISTENs on `channel` and reconnects when it drops.
    */
   listen: ((channel: string, handlers: ListenHandlers) => Promise<Listener>) | null;
+  /** PostgreSQL only: the pool's connection counts (metrics). */
+  poolStats?: () => { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function openDb(url: string, opts: { poolSize?: number; checkpointM
       time: (v) => (v === null ? null : v instanceof Date ? v.toISOString() : new Date(v).toISOString()),
       now: (plusMs = 0) => (plusMs ? sql<string>`(now() + ${`${plusMs} milliseconds`}::interval)` : sql<string>`now()`),
       listen: (channel, handlers) => pgListen(pg, url, channel, handlers),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
       close: () => kysely.destroy(),
     };
   }

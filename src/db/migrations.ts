@@ -137,6 +137,42 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.alterTable('runs').dropColumn('seq_reserved').execute();
       },
     },
+    '0007_usage_and_limits': {
+      // One row per model call (no foreign key: usage outlives a deleted thread, for accounting),
+      // and fixed-window counters for per-principal rate limits shared by every instance.
+      async up(k: Kysely<any>) {
+        await k.schema
+          .createTable('usage_records')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('thread_id', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('principal', 'text')
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('step', 'integer', (c) => c.notNull())
+          .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('cache_write_tokens', 'bigint', (c) => c.notNull())
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+        await k.schema.createIndex('usage_principal_time').on('usage_records').columns(['principal', 'created_at']).execute();
+        await k.schema.createIndex('usage_time').on('usage_records').columns(['created_at']).execute();
+        await k.schema.createIndex('usage_thread').on('usage_records').columns(['thread_id']).execute();
+        await k.schema
+          .createTable('rate_windows')
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('window_start', 'bigint', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rate_windows_pk', ['principal', 'window_start'])
+          .execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.dropTable('rate_windows').execute();
+        await k.schema.dropTable('usage_records').execute();
+      },
+    },
   };
 }
 

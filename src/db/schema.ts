@@ -73,10 +73,37 @@ export interface RunEventTable {
   created_at: Time;
 }
 
+/** One model call's usage; principal/agent/thread copied from its run when stored. */
+export interface UsageRecordTable {
+  id: string;
+  run_id: string;
+  thread_id: string;
+  agent_id: string;
+  principal: string | null;
+  model: string;
+  step: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  /** UTC date (YYYY-MM-DD) of created_at, so grouping by day is the same SQL on both dialects. */
+  day: string;
+  created_at: Time;
+}
+
+/** Run starts per principal per fixed one-minute window (epoch ms of its start). */
+export interface RateWindowTable {
+  principal: string;
+  window_start: number;
+  count: number;
+}
+
 export interface Database {
   threads: ThreadTable;
   messages: MessageTable;
   runs: RunTable;
   run_events: RunEventTable;
   instances: InstanceTable;
+  usage_records: UsageRecordTable;
+  rate_windows: RateWindowTable;
 }

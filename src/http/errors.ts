@@ -16,6 +16,7 @@ export function errorHandler(logger: Logger, production: boolean): ErrorRequestH
       return;
     }
     if (appErr.code === 'payload_too_large' || appErr.code === 'request_timeout') res.setHeader('connection', 'close');
+    for (const [name, value] of Object.entries(appErr.headers ?? {})) res.setHeader(name, value);
     res.status(appErr.status).json(errorBody(appErr, { exposeStack: !production }));
   };
 }

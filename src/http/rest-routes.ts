@@ -15,8 +15,11 @@ import { readJsonObject } from './json-body.js';
 export function restRoutes(ctx: TrpcContext): RequestHandler {
   const match = createProcedureCache(appRouter);
   const successStatus = new Map<string, number>();
+  // Procedure → its OpenAPI path template (the route label of metrics and traces).
+  const templates = new Map<string, string>();
   forEachOpenApiProcedure<ApiMeta>(appRouter._def.procedures, ({ path, meta }) => {
     if (meta.successStatus) successStatus.set(path, meta.successStatus);
+    if (meta.openapi?.path) templates.set(path, meta.openapi.path);
   });
   const handler = createOpenApiNodeHttpHandler({
     router: appRouter,
@@ -32,7 +35,10 @@ export function restRoutes(ctx: TrpcContext): RequestHandler {
 
   return async (req, res, next) => {
     const method = req.method as OpenApiMethod;
-    if (!match(method, normalizePath(req.path))) return next();
+    const matched = match(method, normalizePath(req.path));
+    if (!matched) return next();
+    const template = matched.procedure && templates.get(matched.procedure.path);
+    if (template) res.locals.routeTemplate = template;
     if (acceptsRequestBody(method)) await readBody(req);
     await handler(req, res, next);
   };

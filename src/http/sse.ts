@@ -21,6 +21,12 @@ export const sseStats = { maxBuffered: 0, overflowCloses: 0, writeTimeouts: 0 };
  * `sseMaxBufferBytes` waiting (here and in the socket) or `sseWriteTimeoutMs` without a
  * drain, the connection is ended. Clients resume with Last-Event-ID where the route allows it.
  */
+let openStreams = 0;
+/** SSE responses open now (a metrics gauge). */
+export function openSseStreams(): number {
+  return openStreams;
+}
+
 export class SseStream {
   private timer: NodeJS.Timeout | null;
   private pending = '';
@@ -33,6 +39,7 @@ export class SseStream {
   private readonly limits = httpLimits();
 
   constructor(private readonly res: Response, private readonly opts: SseOptions) {
+    openStreams++;
     res.status(200);
     res.setHeader('content-type', 'text/event-stream; charset=utf-8');
     res.setHeader('cache-control', 'no-cache, no-transform');
@@ -154,6 +161,7 @@ export class SseStream {
   private onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    openStreams--;
     this.stopPing();
     this.res.off('drain', this.onDrain);
     for (const fn of this.closeListeners) fn();

@@ -15,6 +15,11 @@ export function trpcRoutes(ctx: TrpcContext, logger: Logger): RequestHandler {
     router: appRouter,
     createContext: ({ res }) => withPrincipal(ctx, principalOf(res)),
     maxBodySize: MAX_BODY_BYTES,
+    // Headers an error carries (429: Retry-After, RateLimit-*).
+    responseMeta: ({ errors }) => {
+      const headers = Object.assign({}, ...errors.map((e) => appErrorFromTrpc(e).headers ?? {}));
+      return Object.keys(headers).length ? { headers } : {};
+    },
     onError: ({ error, path, type }) => {
       if (appErrorFromTrpc(error).code === 'internal') logger.error({ err: error.cause ?? error, path, type }, 'tRPC call failed');
     },

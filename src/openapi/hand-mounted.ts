@@ -18,6 +18,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict (e.g. the run is not active, or was cancelled)',
   413: 'Request body larger than 1 MiB',
   415: 'Content type is not application/json',
+  429: 'Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry',
   502: 'The model API failed',
   503: 'Shutting down, or no model credentials',
   504: 'The run timed out',
@@ -40,7 +41,7 @@ const eventStream = (schema: z.ZodType, description: string): ZodOpenApiResponse
   content: { 'text/event-stream': { schema } },
 });
 
-const RUN_ERRORS = [400, 404, 409, 413, 415, 502, 503, 504];
+const RUN_ERRORS = [400, 404, 409, 413, 415, 429, 502, 503, 504];
 
 /** Routes mounted by hand (not procedures), described from the same contracts. */
 export const handMountedPaths: ZodOpenApiPathsObject = {
@@ -88,7 +89,7 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
           LeanStreamEvent,
           'Server-sent events, one `data:` JSON frame each: a ping first and every 15 s, then the canonical events; the first and the terminal event carry `session_id` and `run_id`.',
         ),
-        ...errors([400, 404, 413, 415, 503]),
+        ...errors([400, 404, 413, 415, 429, 503]),
       },
     },
   },
@@ -100,7 +101,7 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       requestBody: { required: true, content: json(StartRunRequest) },
       responses: {
         200: eventStream(RunEvent, 'Server-sent events: `id: <seq>` and `data: <RunEvent>` per event, ending after `run.finished` or `run.error`; `: ping` comments keep it alive.'),
-        ...errors([400, 404, 413, 415, 503]),
+        ...errors([400, 404, 413, 415, 429, 503]),
       },
     },
   },
@@ -129,7 +130,7 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       requestBody: { required: true, content: json(AgUiRunRequest) },
       responses: {
         200: eventStream(AgUiEvent, '`data: <AG-UI event>` frames; `: ping` comments; ends after RUN_FINISHED or RUN_ERROR'),
-        ...errors([400, 404, 409, 413, 415, 503]),
+        ...errors([400, 404, 409, 413, 415, 429, 503]),
       },
     },
   },
@@ -151,7 +152,7 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       requestBody: { required: true, content: json(AiSdkRunRequest) },
       responses: {
         200: eventStream(AiSdkStreamChunk, 'UI message stream v1 (header `x-vercel-ai-ui-message-stream: v1`); last frame `data: [DONE]`'),
-        ...errors([400, 404, 409, 413, 415, 503]),
+        ...errors([400, 404, 409, 413, 415, 429, 503]),
       },
     },
   },

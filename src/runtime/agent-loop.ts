@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
 import type { ModelClient } from './model.js';
+import { NOOP_RUN_SCOPE, type RunScope } from './observer.js';
 import type { ToolRegistry } from './tools/registry.js';
 
 /** A tool the client executes (AG-UI frontend tools, AI SDK client-side tools). */
@@ -35,6 +36,8 @@ export interface LoopContext {
   save(message: NewMessage): Promise<void>;
   /** Number of the first step (a resumed run goes on counting toward `maxSteps`). */
   firstStep?: number;
+  /** Metrics and traces of this run stretch (none: not observed). */
+  observe?: RunScope;
 }
 
 export interface LoopResult {
@@ -74,6 +77,8 @@ type Block =
 /** Sums usage for a run, including the usage of calls that failed part-way. */
 export class UsageMeter {
   readonly total = zeroUsage();
+  /** Told each model call's usage when the call ends (failed ones too), e.g. to store it. */
+  constructor(readonly onCall?: (usage: Usage, step: number) => Promise<void>) {}
 }
 
 /**
@@ -111,11 +116,14 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     };
     const usage = zeroUsage();
     const blocks: Block[] = [];
+    const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system });
+    let responseId: string | undefined;
     try {
       const stream = await ctx.client.messages.create(params, { signal });
       for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
         switch (ev.type) {
           case 'message_start':
+            responseId = ev.message.id;
             mergeUsage(usage, ev.message.usage as unknown as Record<string, unknown>);
             break;
           case 'content_block_start': {
@@ -140,6 +148,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             break;
           }
           case 'content_block_delta': {
+            call.chunk();
             const b = blocks[ev.index];
             if (!b) break;
             const d = ev.delta;
@@ -180,6 +189,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
         }
       }
     } catch (err) {
+      call.end({ outcome: signal.aborted ? 'cancelled' : 'error', usage, responseId, errorStatus: (err as { status?: number }).status, errorType: (err as Error)?.name });
       if (signal.aborted) throw err;
       // The stream broke mid-answer: keep the text the client already saw as the assistant turn.
       await savePartialTurn(ctx, messageId, blocks);
@@ -187,6 +197,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     } finally {
       // Tokens spent on a call that failed part-way still count.
       addUsage(meter.total, usage);
+      await meter.onCall?.(usage, step);
     }
 
     const content = blocks.filter(Boolean).flatMap((b): unknown[] => {
@@ -214,6 +225,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       .filter((b): b is Extract<Block, { kind: 'text' }> => b?.kind === 'text')
       .map((b) => b.text)
       .join('');
+    call.end({ outcome: 'ok', usage, responseId, stopReason, output: content });
     ctx.emit({ type: 'step.finished', step, stop_reason: stopReason, usage });
     if (last) break;
 
@@ -222,6 +234,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const gated = calls.filter((c) => !clientNames.has(c.name) && c.valid && allowed.has(c.name) && policyOf(agent, c.name) === 'ask');
     const serverCalls = calls.filter((c) => !clientNames.has(c.name) && !gated.includes(c));
     const approvals = gated.map((c) => ({ approval_id: newId('appr'), tool_call_id: c.id, name: c.name, input: c.input }));
+    if (approvals.length) ctx.observe?.approvalsRequested(approvals.length);
     for (const a of approvals) ctx.emit({ type: 'tool.approval.requested', id: a.tool_call_id, approval_id: a.approval_id, name: a.name, input: a.input });
     const results = await Promise.all(serverCalls.map((c) => runServerTool(ctx, c, allowed)));
     signal.throwIfAborted();
@@ -244,10 +257,12 @@ function allowedTools(agent: Agent, clientTools: ClientTool[]): Set<string> {
 }
 
 async function runServerTool(ctx: LoopContext, c: { id: string; name: string; input: unknown; valid?: boolean }, allowed: ReadonlySet<string>): Promise<ToolCall> {
+  const observed = (ctx.observe ?? NOOP_RUN_SCOPE).toolCall({ name: allowed.has(c.name) ? c.name : 'unknown', id: c.id, input: c.input });
   const r =
     c.valid === false
       ? { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true }
       : await ctx.tools.run(c, allowed, { signal: ctx.signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent: ctx.agent }, ctx.toolTimeoutMs);
+  observed.end(r.is_error ? 'error' : 'ok', r.output);
   ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
   return r;
 }
@@ -281,6 +296,7 @@ export async function settlePending(ctx: LoopContext, pending: PendingInputs): P
   const results = await Promise.all([
     ...pending.approvals.map(async (a): Promise<ToolCall> => {
       const call = { id: a.tool_call_id, name: a.name, input: a.input };
+      ctx.observe?.approvalDecided(a.decision?.approved === true);
       if (a.decision?.approved) return runServerTool(ctx, call, allowed);
       const reason = a.decision?.reason?.trim();
       const r = { ...call, output: `The user denied this tool call${reason ? `: ${reason}` : '.'}`, is_error: true };

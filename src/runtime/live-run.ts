@@ -130,10 +130,20 @@ export class LiveRun {
   }
 
   /**
+   * Another instance closed the run (this one missed its lease): its log ends after the
+   * reservation, so the run stops here the same way as when it cannot reserve.
+   */
+  async takenOver(): Promise<void> {
+    await this.published();
+    if (!this.detached && !this.ended) this.detach();
+  }
+
+  /**
    * Without a reservation nothing more may be streamed or stored: the run stops, and its
    * followers here get the terminal event recovery stores after the reservation.
    */
   private detach(): void {
+    if (!this.seqs) return void this.controller.abort('shutdown');
     this.detached = true;
     this.held = [];
     this.reserving = null;

@@ -4,7 +4,7 @@ import { redactSecrets } from '../redact.js';
 import { createModelFetch } from './model-fetch.js';
 
 /** One SDK client for the process; exactly one credential is passed so the SDK never mixes them. */
-export function createModelClient(config: Config): Anthropic | null {
+export function createModelClient(config: Config, opts: { onUpstream?: UpstreamListener } = {}): Anthropic | null {
   if (!config.credentials) return null;
   return new Anthropic({
     ...('authToken' in config.credentials ? { authToken: config.credentials.authToken, apiKey: null } : { apiKey: config.credentials.apiKey, authToken: null }),
@@ -12,7 +12,7 @@ export function createModelClient(config: Config): Anthropic | null {
     maxRetries: config.anthropicMaxRetries,
     // The run's own timeout bounds the call; the SDK's 10-minute default would cut long runs short.
     timeout: 2_147_483_647,
-    fetch: redactingFetch(createModelFetch(), Object.values(config.credentials)),
+    fetch: redactingFetch(observedFetch(createModelFetch(), opts.onUpstream), Object.values(config.credentials)),
   });
 }
 
@@ -37,3 +37,23 @@ export function redactingFetch(inner: typeof fetch, secrets: string[]): typeof f
 }
 
 export type ModelClient = Anthropic;
+
+/** Each HTTP attempt of the SDK: its status (`network`: none) and whether it was a retry. */
+export type UpstreamListener = (status: number | 'network', retry: boolean) => void;
+
+/** The SDK numbers its attempts in `x-stainless-retry-count`: retries are visible per request. */
+function observedFetch(inner: typeof fetch, listener?: UpstreamListener): typeof fetch {
+  if (!listener) return inner;
+  return async (input, init) => {
+    const count = new Headers(init?.headers).get('x-stainless-retry-count');
+    const retry = count !== null && count !== '0';
+    try {
+      const res = await inner(input, init);
+      listener(res.status, retry);
+      return res;
+    } catch (err) {
+      if (!init?.signal?.aborted) listener('network', retry);
+      throw err;
+    }
+  };
+}

@@ -12,6 +12,7 @@ import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopCont
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
 import type { ModelClient } from './model.js';
+import { NOOP_OBSERVER, type RunObserver, type RunScope } from './observer.js';
 import { ThreadLocks, type ThreadTurns } from './thread-lock.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -73,7 +74,7 @@ interface Execution {
   /** Stored already begun (start's fast path); else it begins once it has the thread. */
   begun?: Begun;
   /** A waiting run going on: what it waited for, and the tool calls it made before. */
-  resumed?: { pending: PendingInputs; toolCalls: ToolCall[] };
+  resumed?: { pending: PendingInputs; toolCalls: ToolCall[]; usage?: Usage };
 }
 
 /** Why a run's signal was aborted; decides its final status. */
@@ -89,6 +90,8 @@ export interface RuntimeDeps {
   instanceId: string;
   /** Per-thread turns shared by several instances (PostgreSQL); without it the in-process queue alone. */
   turns?: ThreadTurns;
+  /** Metrics and traces (src/observability); none: not observed. */
+  observer?: RunObserver;
 }
 
 /** The one runtime every route uses: starts runs, queues them per thread, cancels, drains. */
@@ -96,8 +99,14 @@ export class Runtime {
   private readonly live = new Map<string, LiveRun>();
   private readonly locks = new ThreadLocks();
   private accepting = true;
+  /** Each live stretch's observation (metrics, spans). */
+  private readonly scopes = new WeakMap<LiveRun, RunScope>();
 
   constructor(private readonly deps: RuntimeDeps) {}
+
+  private get observer(): RunObserver {
+    return this.deps.observer ?? NOOP_OBSERVER;
+  }
 
   get agents(): Map<string, Agent> {
     return this.deps.agents;
@@ -133,16 +142,19 @@ export class Runtime {
     let begun: Begun | undefined;
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
-      const input = { messages, ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
+      const traceId = this.observer.traceId();
+      const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
+      const t0 = performance.now();
       if (free) begun = await this.deps.store.startRun(record, req.access, messages, req.state);
+      if (free) this.observer.commit('startRun', (performance.now() - t0) / 1000);
       else await this.deps.store.createRun(record, req.access);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.launch(run, timeoutMs, false, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
+    this.launch(run, timeoutMs, false, req.origin, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
     return run;
   }
 
@@ -174,11 +186,13 @@ export class Runtime {
   }
 
   /** Registers the run, arms its timeout, announces it and executes it in the background. */
-  private launch(run: LiveRun, timeoutMs: number, resumed: boolean, execute: () => Promise<void>): void {
+  private launch(run: LiveRun, timeoutMs: number, resumed: boolean, origin: string, execute: () => Promise<void>): void {
+    const scope = this.observer.run({ runId: run.runId, threadId: run.threadId, agentId: run.agentId, origin, resumed });
+    this.scopes.set(run, scope);
     this.live.set(run.runId, run);
     const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
     run.emit({ type: 'run.started', run_id: run.runId, thread_id: run.threadId, agent_id: run.agentId, ...(resumed ? { resumed: true } : {}) });
-    void execute().finally(() => clearTimeout(timer));
+    void scope.within(() => execute().finally(() => clearTimeout(timer)));
   }
 
   /** Aborts an active run of this process; false when it is not active here. */
@@ -191,12 +205,17 @@ export class Runtime {
 
   private async execute({ run, turn, agent, client, input, req, begun, resumed }: Execution): Promise<void> {
     const { store, logger } = this.deps;
-    const meter = new UsageMeter();
+    // Each call's usage is stored as the call ends, not with the run's end: a run that fails or
+    // dies with its instance has still spent those tokens, and budgets see them at once.
+    const meter = new UsageMeter((u, step) => this.recordUsage(run.runId, agent.model, step, u));
+    // A resumed run's usage goes on from what it had spent before it waited.
+    if (resumed?.usage) Object.assign(meter.total, resumed.usage);
     let result: LoopResult | undefined;
     let failure: unknown;
     let release: (() => void) | undefined;
     try {
       release = await turn;
+      this.scopes.get(run)?.began();
       // Appended only once the thread is ours, so concurrent runs' turns never interleave.
       const { state, history } = begun ?? (await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state));
       if (state !== null) run.emit({ type: 'state.snapshot', state });
@@ -215,6 +234,7 @@ export class Runtime {
         save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
         // A resumed run goes on counting its steps (one stored assistant turn per step).
         firstStep: 1 + history.filter((m) => m.run_id === run.runId && m.role === 'assistant').length,
+        observe: this.scopes.get(run),
       };
       let earlier: ToolCall[] = [];
       if (resumed) {
@@ -231,6 +251,16 @@ export class Runtime {
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
     // The thread is released once the run's last turn is stored, so the next run's history has it.
     release?.();
+  }
+
+  /** Stores one model call's usage; a failed write is logged, never fails the run. */
+  private async recordUsage(runId: string, model: string, step: number, u: Usage): Promise<void> {
+    if (!u.input_tokens && !u.output_tokens && !u.cache_read_input_tokens && !u.cache_creation_input_tokens) return;
+    try {
+      await this.deps.store.usage.record(runId, model, step, u);
+    } catch (err) {
+      this.deps.logger.error({ err, runId }, 'could not store the usage of a model call');
+    }
   }
 
   /**
@@ -285,8 +315,8 @@ export class Runtime {
       extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
       ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     };
-    this.launch(run, record.timeout_ms, true, () =>
-      this.execute({ run, turn, agent, client, input: inputs.messages ?? [], req, resumed: { pending, toolCalls: record.tool_calls ?? [] } }),
+    this.launch(run, record.timeout_ms, true, req.origin, () =>
+      this.execute({ run, turn, agent, client, input: inputs.messages ?? [], req, resumed: { pending, toolCalls: record.tool_calls ?? [], usage: record.usage ?? undefined } }),
     );
     return { pending, run };
   }
@@ -329,8 +359,12 @@ export class Runtime {
       // Held events (past the reservation) are stored before the end, or the run lost its reservation:
       // then its row is (or will be) closed by recovery, after the reserved range.
       await run.published();
+      const t0 = performance.now();
       if (!run.lost) await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
+      if (!run.lost) this.observer.commit('finishRun', (performance.now() - t0) / 1000);
+      this.deps.logger.debug({ runId: run.runId, status }, 'run finished');
     } finally {
+      this.scopes.get(run)?.finished(status);
       this.live.delete(run.runId);
       run.markDone();
     }

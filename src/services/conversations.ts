@@ -8,6 +8,7 @@ import type { RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import type { ThreadRecord } from '../store/threads.js';
 import { canSee, visibleRun, visibleThread, type Principal } from './access.js';
+import type { LimitService } from './limits.js';
 
 /** A thread as a chat request finds it: absent (new), or its turns and its open runs. */
 export interface Conversation {
@@ -21,6 +22,8 @@ export class ConversationService {
   constructor(
     private readonly runtime: Runtime,
     private readonly store: Store,
+    /** Per-principal rate limits and budgets: every start and answer counts, before its stream opens. */
+    private readonly limits?: LimitService,
   ) {}
 
   /** The configured agents, by id. */
@@ -95,7 +98,8 @@ export class ConversationService {
   }
 
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */
-  start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
+  async start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
+    await this.limits?.admit(principal);
     return this.runtime.start({ ...req, access: principal });
   }
 
@@ -105,8 +109,14 @@ export class ConversationService {
    */
   async answer(principal: Principal, runId: string, inputs: RunInputs, origin: string): Promise<LiveRun> {
     visibleRun(principal, await this.store.runs.get(runId), runId);
+    await this.limits?.admit(principal);
     const { run } = await this.runtime.resume(runId, inputs, { origin, complete: true });
     return run!;
+  }
+
+  /** 429 when the caller may not start a run now (nothing counted: the start that follows counts). */
+  async checkLimits(principal: Principal): Promise<void> {
+    await this.limits?.check(principal);
   }
 
   /** The live run in this process, if it runs here. */

@@ -11,6 +11,7 @@ import type { StoredMessage } from '../store/messages.js';
 import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { ownerFilter, visibleRun, type Principal } from './access.js';
+import type { LimitService } from './limits.js';
 import { runEvents, type StreamedEvent } from './run-events.js';
 
 /**
@@ -23,6 +24,8 @@ export class RunService {
     private readonly store: Store,
     /** Reaches runs executing in other instances (cancel); without it only this process's runs. */
     private readonly cluster?: Cluster,
+    /** Per-principal rate limits and budgets, checked before a run starts (so before any stream opens). */
+    private readonly limits?: LimitService,
   ) {}
 
   async list(principal: Principal, input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
@@ -49,12 +52,14 @@ export class RunService {
     return toRun(await this.get(principal, id));
   }
 
-  start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
+  async start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
+    await this.limits?.admit(principal);
     return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
   }
 
   /** A lean API request (a prompt on a session) started as a run. */
-  startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
+  async startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
+    await this.limits?.admit(principal);
     return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
   }
 
@@ -153,5 +158,7 @@ export class RunService {
 /** A stored run as the API shows it: `owner` is its thread's principal (the instance column stays internal). */
 export function toRun(r: RunRecord): Run {
   const { owner: _instance, principal, ...rest } = r;
-  return { ...rest, owner: principal } as Run;
+  // Stored in the run's input (no column of its own): the trace of the request that started it.
+  const traceId = (r.input as { trace_id?: unknown } | null)?.trace_id;
+  return { ...rest, owner: principal, trace_id: typeof traceId === 'string' ? traceId : null } as Run;
 }

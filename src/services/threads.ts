@@ -6,6 +6,7 @@ import type { ThreadRecord } from '../store/threads.js';
 import { ownerFilter, visibleThread, type Principal } from './access.js';
 import { mergePatch } from './merge-patch.js';
 import type { RunService } from './runs.js';
+import type { UsageService } from './usage.js';
 
 const PREVIEW_CHARS = 200;
 const MAX_METADATA_BYTES = 64 * 1024;
@@ -15,6 +16,7 @@ export class ThreadService {
   constructor(
     private readonly store: Store,
     private readonly runs: RunService,
+    private readonly usage?: UsageService,
   ) {}
 
   list(principal: Principal, input: ListThreadsInput) {
@@ -48,6 +50,12 @@ export class ThreadService {
 
   async get(principal: Principal, id: string): Promise<ThreadRecord> {
     return visibleThread(principal, await this.store.threads.get(id), id);
+  }
+
+  /** The thread as GET /v1/threads/{id} shows it: with the usage of its runs. */
+  async detail(principal: Principal, id: string): Promise<ThreadRecord & { usage?: Awaited<ReturnType<UsageService['thread']>> }> {
+    const thread = await this.get(principal, id);
+    return this.usage ? { ...thread, usage: await this.usage.thread(id) } : thread;
   }
 
   async messages(principal: Principal, input: ListMessagesInput): Promise<{ items: Message[]; next_cursor: string | null }> {

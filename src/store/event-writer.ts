@@ -21,6 +21,8 @@ export class EventWriter {
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> = Promise.resolve();
   private readonly sqlCache = new Map<number, string>();
+  /** Told the size of each batch written (metrics). */
+  onBatch?: (rows: number) => void;
 
   constructor(
     private readonly db: Db,
@@ -81,6 +83,7 @@ export class EventWriter {
   private async insert(db: Db, batch: Row[]): Promise<void> {
     // One timestamp per batch: events in it were emitted within one flush interval.
     const now = new Date().toISOString();
+    if (batch.length) this.onBatch?.(batch.length);
     for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
       const rows = batch.slice(i, i + MAX_ROWS_PER_INSERT);
       const params: unknown[] = [];

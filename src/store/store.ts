@@ -9,6 +9,8 @@ import { EventWriter } from './event-writer.js';
 import { MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
 import { ACTIVE_STATUSES, RunRepo, type RunEnd, type RunRecord } from './runs.js';
 import { ThreadRepo } from './threads.js';
+import { RateRepo } from './rate-windows.js';
+import { UsageRepo } from './usage.js';
 
 /** Storage facade: the repositories plus the few writes that span tables. */
 export class Store {
@@ -17,6 +19,10 @@ export class Store {
   readonly runs: RunRepo;
   readonly eventLog: EventRepo;
   readonly events: EventWriter;
+  /** One row per model call (usage API, daily budgets). */
+  readonly usage: UsageRepo;
+  /** Per-principal rate-limit counters. */
+  readonly rates: RateRepo;
   /** Wake-ups for readers of runs and events (this process's writes; other instances' via NOTIFY). */
   readonly changes = new Changes();
 
@@ -25,6 +31,8 @@ export class Store {
     this.messages = new MessageRepo(db);
     this.runs = new RunRepo(db);
     this.eventLog = new EventRepo(db);
+    this.usage = new UsageRepo(db);
+    this.rates = new RateRepo(db);
     this.events = new EventWriter(db, 25, onWriteError, this.changes);
   }
 

@@ -5,6 +5,7 @@ import { AgentList } from '../../contracts/agents.js';
 import { procedure, rest, router } from './init.js';
 import { runsRouter } from './runs.js';
 import { threadsRouter } from './threads.js';
+import { usageRouter } from './usage.js';
 
 /**
  * The one router: tRPC at /trpc, REST (trpc-to-openapi) for the procedures with
@@ -18,6 +19,7 @@ export const appRouter = router({
     .mutation(async ({ ctx, input }) => leanOutcome(await ctx.runs.startSession(ctx.principal, input, 'trpc'))),
   threads: threadsRouter,
   runs: runsRouter,
+  usage: usageRouter,
   agents: router({
     list: procedure
       .meta(rest('GET', '/v1/agents', 'The configured agents', { tag: 'agents', errors: [] }))

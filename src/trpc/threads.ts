@@ -20,7 +20,7 @@ export const threadsRouter = router({
     .meta(rest('GET', '/v1/threads/{id}', 'A thread with its metadata and state', { tag, errors: [400, 404] }))
     .input(ThreadId)
     .output(Thread)
-    .query(({ ctx, input }) => ctx.threads.get(ctx.principal, input.id)),
+    .query(({ ctx, input }) => ctx.threads.detail(ctx.principal, input.id)),
   messages: procedure
     .meta(rest('GET', '/v1/threads/{id}/messages', "A thread's messages", { tag, errors: [400, 404] }))
     .input(ListMessagesInput)

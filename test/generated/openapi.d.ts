@@ -167,6 +167,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token usage totals (and estimated cost)
+         * @description Sums of every model call's usage, grouped by `group_by` (default `day,agent,model`), within `from`/`to`. A caller sees its own principal's usage; admins see everyone's, can filter by `principal` and group by it. `cost_usd` is estimated from `AGENTSDK_MODEL_PRICES`.
+         */
+        get: operations["usage-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents": {
         parameters: {
             query?: never;
@@ -816,6 +836,18 @@ export interface components {
              * @description ISO 8601 UTC timestamp
              */
             updated_at: string;
+            /** @description GET /v1/threads/{id} only: the model usage of all its runs */
+            usage?: components["schemas"]["UsageTotals"];
+        };
+        UsageTotals: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_read_input_tokens: number;
+            cache_creation_input_tokens: number;
+            /** @description Model calls that reported usage */
+            calls: number;
+            /** @description Estimated from AGENTSDK_MODEL_PRICES; null when a model in it has no price */
+            cost_usd: number | null;
         };
         ThreadSummaryPage: {
             items: components["schemas"]["ThreadSummary"][];
@@ -910,6 +942,8 @@ export interface components {
             created_at: string;
             started_at: string | null;
             finished_at: string | null;
+            /** @description OpenTelemetry trace id of the request that started the run (null: tracing was off) */
+            trace_id: string | null;
         };
         Usage: {
             input_tokens: number;
@@ -1057,7 +1091,7 @@ export interface components {
             /** @description Human-readable message */
             error: string;
             /** @enum {string} */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "cancelled" | "timeout" | "upstream_error" | "unavailable" | "internal";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "budget_exceeded" | "cancelled" | "timeout" | "upstream_error" | "unavailable" | "internal";
             /** @description Validation problems, one per bad field */
             issues?: components["schemas"]["ErrorIssue"][];
             run_id?: string;
@@ -1084,6 +1118,28 @@ export interface components {
              */
             status: "resumed" | "waiting";
             pending: components["schemas"]["PendingInputs"];
+        };
+        UsageReport: {
+            from: string | null;
+            to: string | null;
+            group_by: ("day" | "agent" | "model" | "principal")[];
+            totals: components["schemas"]["UsageTotals"];
+            groups: components["schemas"]["UsageGroup"][];
+        };
+        UsageGroup: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_read_input_tokens: number;
+            cache_creation_input_tokens: number;
+            /** @description Model calls that reported usage */
+            calls: number;
+            /** @description Estimated from AGENTSDK_MODEL_PRICES; null when a model in it has no price */
+            cost_usd: number | null;
+            /** @description UTC date, YYYY-MM-DD */
+            day?: string;
+            agent_id?: string;
+            model?: string;
+            principal?: string | null;
         };
         AgentList: {
             items: components["schemas"]["Agent"][];
@@ -1880,6 +1936,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Shutting down, or no model credentials */
             503: {
                 headers: {
@@ -2135,6 +2200,58 @@ export interface operations {
             };
         };
     };
+    "usage-get": {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                group_by?: string;
+                principal?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Invalid input (`issues` lists each problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "agents-list": {
         parameters: {
             query?: never;
@@ -2345,6 +2462,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The model API failed */
             502: {
                 headers: {
@@ -2443,6 +2569,15 @@ export interface operations {
             };
             /** @description Content type is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2612,6 +2747,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Shutting down, or no model credentials */
             503: {
                 headers: {
@@ -2772,6 +2916,15 @@ export interface operations {
             };
             /** @description Content type is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import type { RunEvent } from '../../../contracts/events.js';
 import { Role, TaskState, type AgentCard, type CancelTaskRequest, type Message, type SendMessageRequest, type StreamResponse, type SubscribeToTaskRequest, type Task } from '@a2a-js/sdk';
-import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { JsonRpcTransportError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import {
   AgentEvent,
   DefaultRequestHandler,
@@ -22,6 +22,9 @@ import { userMessageFromContent } from '../../protocols/a2a/history.js';
 import { deriveTask, isFinalUpdate, isTerminalState, type A2aEventMapper, type A2aUpdate } from '../../protocols/a2a/mapper.js';
 import { principalFrom } from './principal-user.js';
 import type { A2aTasks, A2aTaskStore } from './tasks.js';
+
+/** JSON-RPC error code of a refused send (429 over HTTP elsewhere); in the implementation-defined server-error range. */
+export const A2A_RATE_LIMITED = -32029;
 
 /** Metadata key (request or message) naming the agent on the server-level endpoint. */
 export const AGENT_METADATA_KEY = 'agentId';
@@ -218,6 +221,7 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     if (m.role !== Role.ROLE_USER) throw new RequestMalformedError('message.role must be ROLE_USER');
     contentFromParts(m.parts);
     timeoutOf(params);
+    await this.checkLimits(principal);
     if (m.taskId) {
       const run = await this.ep.tasks.run(principal, m.taskId, this.ep.agentId);
       if (!run) throw new TaskNotFoundError(`Task not found: ${m.taskId}`);
@@ -233,6 +237,17 @@ export class A2aRequestHandler extends DefaultRequestHandler {
     }
     if (await this.ep.services.conversations.messageExists(m.messageId)) throw new RequestMalformedError(`message.messageId "${m.messageId}" was already used; every message needs a new id`);
     params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, principal, params) };
+  }
+
+  /** Rate limits and budgets refuse the message before a task exists: a JSON-RPC error, not a failed task. */
+  private async checkLimits(principal: Principal): Promise<void> {
+    try {
+      await this.ep.services.conversations.checkLimits(principal);
+    } catch (err) {
+      if (!(err instanceof AppError) || (err.code !== 'rate_limited' && err.code !== 'budget_exceeded')) throw err;
+      const retryAfter = Number(err.headers?.['Retry-After'] ?? 1);
+      throw new JsonRpcTransportError({ jsonrpc: '2.0', id: null, error: { code: A2A_RATE_LIMITED, message: `${err.code}: ${err.message}`, data: [{ code: err.code, retry_after: retryAfter }] } } as never);
+    }
   }
 
   /** The caller, the task id and its run (invalid params without an id; TaskNotFound when the caller may not see it). */

@@ -1,0 +1,213 @@
+import { statSync } from 'node:fs';
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelCallResult, RunObserver, RunScope } from '../runtime/observer.js';
+
+/** What the metrics read at scrape time (the process's own state, never per-run data). */
+export interface MetricsSources {
+  /** Runs stored `waiting` (a cheap count query). */
+  waitingRuns?: () => Promise<number>;
+  sseStreams?: () => number;
+  /** SQLite file path: the size of its `-wal` file is reported. */
+  sqlitePath?: string;
+  pgPool?: () => { total: number; idle: number; waiting: number } | undefined;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+// GenAI semantic conventions' advised buckets.
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
+const GENAI_SECONDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+/**
+ * Prometheus metrics of the server, in a registry of its own (several servers may share a test
+ * process). Labels are bounded: agents, models, tools, routes, statuses; never a thread, run or
+ * principal id.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly runsStarted: Counter<'agent' | 'origin' | 'resumed'>;
+  private readonly runsFinished: Counter<'agent' | 'origin' | 'status'>;
+  private readonly runDuration: Histogram<'agent' | 'status'>;
+  private readonly queueWait: Histogram<'agent'>;
+  private readonly ttft: Histogram<'agent' | 'gen_ai_request_model'>;
+  private readonly modelCalls: Counter<'agent' | 'model' | 'outcome'>;
+  private readonly tokens: Histogram<'agent' | 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  private readonly opDuration: Histogram<'agent' | 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'error_type'>;
+  private readonly retries: Counter;
+  private readonly upstreamErrors: Counter<'status'>;
+  private readonly toolCalls: Counter<'agent' | 'tool' | 'outcome'>;
+  private readonly toolDuration: Histogram<'tool' | 'outcome'>;
+  private readonly approvalsRequested: Counter<'agent'>;
+  private readonly approvalsDecided: Counter<'agent' | 'decision'>;
+  private readonly commitDuration: Histogram<'op'>;
+  private readonly eventBatch: Histogram;
+  private active = 0;
+  private queued = 0;
+
+  constructor(sources: MetricsSources = {}) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({ name: 'http_server_request_duration_seconds', help: 'HTTP requests by route template and status (SSE: until the stream ends)', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers });
+    this.httpRequests = new Counter({ name: 'agentsdk_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers });
+    this.runsStarted = new Counter({ name: 'agentsdk_runs_started_total', help: 'Run stretches launched (resumed="true": a waiting run going on)', labelNames: ['agent', 'origin', 'resumed'], registers });
+    this.runsFinished = new Counter({ name: 'agentsdk_runs_finished_total', help: 'Run stretches ended, by final status', labelNames: ['agent', 'origin', 'status'], registers });
+    this.runDuration = new Histogram({ name: 'agentsdk_run_duration_seconds', help: 'Run stretch from launch to its stored end', labelNames: ['agent', 'status'], buckets: SECONDS, registers });
+    this.queueWait = new Histogram({ name: 'agentsdk_run_queue_wait_seconds', help: "Time a run waited for its thread's turn", labelNames: ['agent'], buckets: SECONDS, registers });
+    this.ttft = new Histogram({ name: 'gen_ai_client_operation_time_to_first_chunk_seconds', help: 'Model call start to the first text, reasoning or tool delta', labelNames: ['agent', 'gen_ai_request_model'], buckets: GENAI_SECONDS, registers });
+    this.modelCalls = new Counter({ name: 'agentsdk_model_calls_total', help: 'Model calls by outcome (ok, error, cancelled)', labelNames: ['agent', 'model', 'outcome'], registers });
+    this.tokens = new Histogram({ name: 'gen_ai_client_token_usage', help: 'Tokens per model call by type (input, output, cache_read, cache_write); _sum is the total', labelNames: ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'], buckets: TOKEN_BUCKETS, registers });
+    this.opDuration = new Histogram({ name: 'gen_ai_client_operation_duration_seconds', help: 'Model call duration (error_type set when it failed)', labelNames: ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'], buckets: GENAI_SECONDS, registers });
+    this.retries = new Counter({ name: 'agentsdk_model_retries_total', help: 'Model API requests the SDK retried', registers });
+    this.upstreamErrors = new Counter({ name: 'agentsdk_model_upstream_errors_total', help: 'Model API responses that were errors, by HTTP status (network: no response)', labelNames: ['status'], registers });
+    this.toolCalls = new Counter({ name: 'agentsdk_tool_calls_total', help: 'Server tool calls by outcome (ok, error)', labelNames: ['agent', 'tool', 'outcome'], registers });
+    this.toolDuration = new Histogram({ name: 'agentsdk_tool_duration_seconds', help: 'Server tool call duration', labelNames: ['tool', 'outcome'], buckets: SECONDS, registers });
+    this.approvalsRequested = new Counter({ name: 'agentsdk_approvals_requested_total', help: 'Tool calls that asked for a human decision', labelNames: ['agent'], registers });
+    this.approvalsDecided = new Counter({ name: 'agentsdk_approvals_decided_total', help: 'Approval decisions applied when a run went on', labelNames: ['agent', 'decision'], registers });
+    this.commitDuration = new Histogram({ name: 'agentsdk_store_commit_duration_seconds', help: "Store commits on a run's path", labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers });
+    this.eventBatch = new Histogram({ name: 'agentsdk_event_batch_size', help: 'Run events per stored batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], registers });
+
+    const self = this;
+    new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.active); } });
+    new Gauge({ name: 'agentsdk_runs_queued', help: "Live runs waiting for their thread's turn", registers, collect() { this.set(self.queued); } });
+    if (sources.waitingRuns) {
+      const read = sources.waitingRuns;
+      new Gauge({ name: 'agentsdk_runs_waiting', help: 'Runs stored waiting for approvals or client tool results', registers, async collect() { this.set(await read().catch(() => Number.NaN)); } });
+    }
+    if (sources.sseStreams) {
+      const read = sources.sseStreams;
+      new Gauge({ name: 'agentsdk_sse_streams_open', help: 'Open SSE responses', registers, collect() { this.set(read()); } });
+    }
+    if (sources.sqlitePath) {
+      const wal = `${sources.sqlitePath}-wal`;
+      new Gauge({ name: 'agentsdk_sqlite_wal_bytes', help: 'Size of the SQLite write-ahead log file', registers, collect() { this.set(fileSize(wal)); } });
+    }
+    if (sources.pgPool) {
+      const read = sources.pgPool;
+      new Gauge({ name: 'agentsdk_pg_pool_in_use', help: 'PostgreSQL pool connections checked out', registers, collect() { const p = read(); this.set(p ? p.total - p.idle : 0); } });
+      new Gauge({ name: 'agentsdk_pg_pool_waiting', help: 'Queries waiting for a PostgreSQL pool connection', registers, collect() { this.set(read()?.waiting ?? 0); } });
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Per request: the route template (mount prefix + `req.route.path`), never the raw URL. */
+  http(): RequestHandler {
+    return (req, res, next) => {
+      const t0 = performance.now();
+      let recorded = false;
+      const record = () => {
+        if (recorded) return;
+        recorded = true;
+        const labels = { method: METHODS.has(req.method) ? req.method : 'OTHER', route: routeTemplate(req, res.locals), status: String(res.statusCode) };
+        this.httpRequests.inc(labels);
+        this.httpDuration.observe(labels, (performance.now() - t0) / 1000);
+      };
+      res.once('finish', record);
+      res.once('close', record);
+      next();
+    };
+  }
+
+  /** A stored batch of run events (EventWriter). */
+  eventBatchStored(rows: number): void {
+    this.eventBatch.observe(rows);
+  }
+
+  /** One HTTP response (or network failure) of the model API; `retry`: the SDK's retry of an earlier attempt. */
+  upstream(status: number | 'network', retry: boolean): void {
+    if (retry) this.retries.inc();
+    if (status === 'network' || status >= 400) this.upstreamErrors.inc({ status: String(status) });
+  }
+
+  readonly observer: RunObserver = {
+    traceId: () => undefined,
+    commit: (op, seconds) => this.commitDuration.observe({ op }, seconds),
+    run: (info) => this.runScope(info.agentId, info.origin, info.resumed),
+  };
+
+  private runScope(agent: string, origin: string, resumed: boolean): RunScope {
+    const m = this;
+    const t0 = performance.now();
+    let began = false;
+    m.active++;
+    m.queued++;
+    m.runsStarted.inc({ agent, origin, resumed: String(resumed) });
+    return {
+      within: (fn) => fn(),
+      began() {
+        if (began) return;
+        began = true;
+        m.queued--;
+        m.queueWait.observe({ agent }, (performance.now() - t0) / 1000);
+      },
+      modelCall({ model }) {
+        const c0 = performance.now();
+        let first = false;
+        return {
+          chunk() {
+            if (first) return;
+            first = true;
+            m.ttft.observe({ agent, gen_ai_request_model: model }, (performance.now() - c0) / 1000);
+          },
+          end(r: ModelCallResult) {
+            m.modelCalls.inc({ agent, model, outcome: r.outcome });
+            const base = { agent, gen_ai_operation_name: 'chat', gen_ai_provider_name: 'anthropic', gen_ai_request_model: model };
+            m.opDuration.observe({ ...base, error_type: r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error' }, (performance.now() - c0) / 1000);
+            const u = r.usage;
+            // Input is reported even when 0; the others only when the model reported some.
+            m.tokens.observe({ ...base, gen_ai_token_type: 'input' }, u.input_tokens);
+            m.tokens.observe({ ...base, gen_ai_token_type: 'output' }, u.output_tokens);
+            if (u.cache_read_input_tokens) m.tokens.observe({ ...base, gen_ai_token_type: 'cache_read' }, u.cache_read_input_tokens);
+            if (u.cache_creation_input_tokens) m.tokens.observe({ ...base, gen_ai_token_type: 'cache_write' }, u.cache_creation_input_tokens);
+          },
+        };
+      },
+      toolCall({ name }) {
+        const c0 = performance.now();
+        return {
+          end(outcome) {
+            m.toolCalls.inc({ agent, tool: name, outcome });
+            m.toolDuration.observe({ tool: name, outcome }, (performance.now() - c0) / 1000);
+          },
+        };
+      },
+      approvalsRequested: (n) => m.approvalsRequested.inc({ agent }, n),
+      approvalDecided: (approved) => m.approvalsDecided.inc({ agent, decision: approved ? 'approved' : 'denied' }),
+      finished(status) {
+        if (!began) m.queued--;
+        began = true;
+        m.active--;
+        m.runsFinished.inc({ agent, origin, status });
+        m.runDuration.observe({ agent, status }, (performance.now() - t0) / 1000);
+      },
+    };
+  }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Express's matched route with its mount prefix; routers without one (tRPC, REST) name their own or a prefix. */
+export function routeTemplate(req: { route?: { path?: unknown }; baseUrl?: string }, locals: Record<string, unknown>): string {
+  if (typeof locals.routeTemplate === 'string') return locals.routeTemplate;
+  const path = req.route?.path;
+  // A router mounted at a path serving its root ('/'): the mount path alone.
+  if (typeof path === 'string') return req.baseUrl && path === '/' ? req.baseUrl : `${req.baseUrl ?? ''}${path}`;
+  if (req.baseUrl) return `${req.baseUrl}/*`;
+  return 'unmatched';
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,181 @@
+// Loaded only when tracing is configured (dynamic import in src/server.ts): none of OpenTelemetry
+// is required otherwise.
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { RequestHandler } from 'express';
+import type { RunObserver, RunScope } from '../runtime/observer.js';
+import { routeTemplate } from './metrics.js';
+
+export interface Tracing {
+  observer: RunObserver;
+  /** The HTTP server span of each request (an incoming `traceparent` is its parent); the request runs in its context. */
+  http(): RequestHandler;
+  /** `trace_id`/`span_id` of the active span, for log lines. */
+  logFields(): object;
+  shutdown(): Promise<void>;
+}
+
+const NONE = {};
+const FAILED = new Set(['failed', 'timed_out', 'interrupted']);
+let registered = false;
+
+export function startTracing(opts: { url: string; content: boolean; serviceName?: string }): Tracing {
+  // Global context manager and propagator: once per process (several servers may share a test process).
+  if (!registered) {
+    registered = true;
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  }
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'agent-server' }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url }))],
+  });
+  const tracer = provider.getTracer('agent-server');
+  const content = opts.content;
+  const json = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+  const http = (): RequestHandler => (req, res, next) => {
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path, 'url.scheme': 'http' } }, parent);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      const route = routeTemplate(req, res.locals);
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (route !== 'unmatched') {
+        span.setAttribute('http.route', route);
+        span.updateName(`${req.method} ${route}`);
+      }
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    context.with(trace.setSpan(parent, span), next);
+  };
+
+  const runScope = (info: { runId: string; threadId: string; agentId: string; origin: string; resumed: boolean }): RunScope => {
+    const span = tracer.startSpan(`invoke_agent ${info.agentId}`, {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.agent.id': info.agentId,
+        'gen_ai.agent.name': info.agentId,
+        'gen_ai.conversation.id': info.threadId,
+        'agentsdk.run.id': info.runId,
+        'agentsdk.run.origin': info.origin,
+        'agentsdk.run.resumed': info.resumed,
+      },
+    });
+    const ctx: Context = trace.setSpan(context.active(), span);
+    return {
+      within: (fn) => context.with(ctx, fn),
+      began: () => span.addEvent('agentsdk.run.began'),
+      modelCall({ model, step, messages, system }) {
+        const call = tracer.startSpan(
+          `chat ${model}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'gen_ai.operation.name': 'chat',
+              'gen_ai.provider.name': 'anthropic',
+              'gen_ai.request.model': model,
+              'gen_ai.conversation.id': info.threadId,
+              'agentsdk.step': step,
+              ...(content && messages ? { 'gen_ai.input.messages': json(messages) } : {}),
+              ...(content && system ? { 'gen_ai.system_instructions': system } : {}),
+            },
+          },
+          ctx,
+        );
+        const t0 = performance.now();
+        let first = false;
+        return {
+          chunk() {
+            if (first) return;
+            first = true;
+            const s = (performance.now() - t0) / 1000;
+            call.setAttribute('gen_ai.response.time_to_first_chunk', s);
+            call.addEvent('gen_ai.first_chunk');
+          },
+          end(r) {
+            call.setAttributes({
+              'gen_ai.usage.input_tokens': r.usage.input_tokens,
+              'gen_ai.usage.output_tokens': r.usage.output_tokens,
+              'gen_ai.usage.cache_read.input_tokens': r.usage.cache_read_input_tokens,
+              'gen_ai.usage.cache_creation.input_tokens': r.usage.cache_creation_input_tokens,
+              ...(r.responseId ? { 'gen_ai.response.id': r.responseId, 'gen_ai.response.model': model } : {}),
+              ...(r.stopReason ? { 'gen_ai.response.finish_reasons': [r.stopReason] } : {}),
+              ...(content && r.output !== undefined ? { 'gen_ai.output.messages': json([{ role: 'assistant', content: r.output }]) } : {}),
+            });
+            if (r.outcome !== 'ok') {
+              call.setAttribute('error.type', r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : (r.errorType ?? 'error'));
+              call.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            call.end();
+          },
+        };
+      },
+      toolCall({ name, id, input }) {
+        const call = tracer.startSpan(
+          `execute_tool ${name}`,
+          {
+            kind: SpanKind.INTERNAL,
+            attributes: {
+              'gen_ai.operation.name': 'execute_tool',
+              'gen_ai.tool.name': name,
+              'gen_ai.tool.call.id': id,
+              'gen_ai.tool.type': 'function',
+              ...(content && input !== undefined ? { 'gen_ai.tool.call.arguments': json(input) } : {}),
+            },
+          },
+          ctx,
+        );
+        return {
+          end(outcome, output) {
+            if (content && output !== undefined) call.setAttribute('gen_ai.tool.call.result', output);
+            if (outcome !== 'ok') {
+              call.setAttribute('error.type', outcome === 'denied' ? 'denied' : 'tool_error');
+              call.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            call.end();
+          },
+        };
+      },
+      approvalsRequested: (n) => span.addEvent('agentsdk.approvals.requested', { count: n }),
+      approvalDecided: (approved) => span.addEvent('agentsdk.approval.decided', { approved }),
+      finished(status) {
+        span.setAttribute('agentsdk.run.status', status);
+        if (FAILED.has(status)) {
+          span.setAttribute('error.type', status);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      },
+    };
+  };
+
+  return {
+    observer: {
+      traceId: () => trace.getSpan(context.active())?.spanContext().traceId,
+      run: runScope,
+      commit() {},
+    },
+    http,
+    logFields() {
+      const s = trace.getSpan(context.active());
+      if (!s) return NONE;
+      const { traceId, spanId } = s.spanContext();
+      return { trace_id: traceId, span_id: spanId };
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+export type { Span };

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../src/logger.js';
+import { postJson, postSse, waitFor } from './helpers/http.js';
+import { useServer } from './helpers/setup.js';
+
+// Spans are exported in batches: a short delay keeps the test quick.
+process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+  events: Array<{ name: string }>;
+  status?: { code?: number };
+}
+
+/** An OTLP/HTTP JSON receiver: every span posted to /v1/traces, attributes flattened. */
+async function startReceiver() {
+  const spans: OtlpSpan[] = [];
+  const contentTypes = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      contentTypes.add(String(req.headers['content-type']));
+      if (req.url === '/v1/traces') {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        for (const rs of body.resourceSpans ?? []) {
+          for (const ss of rs.scopeSpans ?? []) {
+            for (const s of ss.spans ?? []) spans.push({ ...s, attributes: flatten(s.attributes), events: s.events ?? [] });
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function flatten(attrs: Array<{ key: string; value: Record<string, unknown> }> = []): Record<string, unknown> {
+  const value = (v: Record<string, any>): unknown =>
+    'stringValue' in v ? v.stringValue : 'intValue' in v ? Number(v.intValue) : 'doubleValue' in v ? v.doubleValue : 'boolValue' in v ? v.boolValue : 'arrayValue' in v ? (v.arrayValue.values ?? []).map(value) : v;
+  return Object.fromEntries(attrs.map((a) => [a.key, value(a.value)]));
+}
+
+const receiver = await startReceiver();
+after(() => receiver.close());
+const logLines: any[] = [];
+const logStream = new Writable({
+  write(chunk, _enc, cb) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+    cb();
+  },
+});
+
+describe('traces (OTLP/HTTP)', () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, AGENTSDK_SSE_PING_MS: '50' }, logger: createLogger('debug', logStream) });
+
+  it('exports invoke_agent > chat / execute_tool under the HTTP span, honours traceparent, stores trace_id', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const parentId = randomBytes(8).toString('hex');
+    app.fake.enqueue(
+      { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_tr1', name: 'current_time', input: { timezone: 'UTC' } }], usage: { input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 4, cache_creation_input_tokens: 1 } },
+      { content: [{ type: 'text', text: 'It is noon.' }], usage: { input_tokens: 30, output_tokens: 4 } },
+    );
+    const res = await fetch(`${app.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${parentId}-01` }, body: JSON.stringify({ prompt: 'time?' }) });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const runId = JSON.parse(/data: (.*)/.exec(text)![1]).run_id as string;
+
+    const spans = await waitFor(() => {
+      const mine = receiver.spans.filter((s) => s.traceId === traceId);
+      return mine.some((s) => s.name.startsWith('POST')) && mine.filter((s) => s.name.startsWith('chat ')).length === 2 && mine.some((s) => s.name.startsWith('invoke_agent')) && mine;
+    });
+    const byName = (prefix: string) => spans.filter((s) => s.name.startsWith(prefix));
+    const [server] = byName('POST ');
+    assert.equal(server.name, 'POST /v1/runs');
+    assert.equal(server.kind, 2, 'SERVER');
+    assert.equal(server.parentSpanId, parentId, 'the incoming traceparent is the parent');
+    assert.equal(server.attributes['http.route'], '/v1/runs');
+    assert.equal(server.attributes['http.response.status_code'], 200);
+
+    const [agent] = byName('invoke_agent');
+    assert.equal(agent.name, 'invoke_agent assistant');
+    assert.equal(agent.parentSpanId, server.spanId);
+    const runRow = await app.server.store.runs.get(runId);
+    assert.deepEqual(
+      { op: agent.attributes['gen_ai.operation.name'], agent: agent.attributes['gen_ai.agent.id'], conv: agent.attributes['gen_ai.conversation.id'], provider: agent.attributes['gen_ai.provider.name'] },
+      { op: 'invoke_agent', agent: 'assistant', conv: runRow!.thread_id, provider: 'anthropic' },
+    );
+    assert.equal(agent.attributes['agentsdk.run.status'], 'completed');
+
+    const chats = byName('chat ');
+    for (const c of chats) {
+      assert.equal(c.parentSpanId, agent.spanId);
+      assert.equal(c.kind, 3, 'CLIENT');
+      assert.equal(c.attributes['gen_ai.operation.name'], 'chat');
+      assert.equal(c.name, `chat ${c.attributes['gen_ai.request.model']}`);
+      assert.match(String(c.attributes['gen_ai.response.id']), /^msg_/);
+      assert.equal(typeof c.attributes['gen_ai.response.time_to_first_chunk'], 'number');
+      assert.ok(c.events.some((e) => e.name === 'gen_ai.first_chunk'));
+      assert.equal(c.attributes['gen_ai.input.messages'], undefined, 'no contents unless asked');
+    }
+    const first = chats.find((c) => c.attributes['gen_ai.usage.input_tokens'] === 20)!;
+    assert.ok(first, 'usage of the first call');
+    assert.deepEqual(first.attributes['gen_ai.response.finish_reasons'], ['tool_use']);
+    assert.equal(first.attributes['gen_ai.usage.output_tokens'], 7);
+    assert.equal(first.attributes['gen_ai.usage.cache_read.input_tokens'], 4);
+    assert.equal(first.attributes['gen_ai.usage.cache_creation.input_tokens'], 1);
+    assert.ok(chats.some((c) => JSON.stringify(c.attributes['gen_ai.response.finish_reasons']) === '["end_turn"]'));
+
+    const [tool] = byName('execute_tool');
+    assert.equal(tool.name, 'execute_tool current_time');
+    assert.equal(tool.parentSpanId, agent.spanId);
+    assert.equal(tool.attributes['gen_ai.tool.name'], 'current_time');
+    assert.equal(tool.attributes['gen_ai.tool.call.id'], 'toolu_tr1');
+    assert.equal(tool.attributes['gen_ai.tool.call.arguments'], undefined);
+
+    // The run carries its trace id; its log lines too.
+    const run = await (await fetch(`${app.url}/v1/runs/${runId}`)).json();
+    assert.equal(run.trace_id, traceId);
+    const runLogs = logLines.filter((l) => l.runId === runId);
+    assert.ok(runLogs.length >= 1, 'the run logged');
+    for (const l of runLogs) assert.equal(l.trace_id, traceId, JSON.stringify(l));
+    assert.ok([...receiver.contentTypes].every((t) => t.startsWith('application/json')));
+  });
+
+  it('starts a new trace without traceparent; trace_id is the request span’s', async () => {
+    const res = await postJson(`${app.url}/v1/run`, { prompt: 'hi' });
+    assert.equal(res.status, 200);
+    const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
+    assert.match(run.trace_id, /^[0-9a-f]{32}$/);
+    const spans = await waitFor(() => {
+      const mine = receiver.spans.filter((s) => s.traceId === run.trace_id);
+      return mine.some((s) => s.name === 'POST /v1/run') && mine.some((s) => s.name === 'invoke_agent assistant') && mine;
+    });
+    const server = spans.find((s) => s.name === 'POST /v1/run')!;
+    assert.equal(server.parentSpanId ?? '', '');
+    assert.equal(spans.find((s) => s.name === 'invoke_agent assistant')!.parentSpanId, server.spanId);
+  });
+
+  it('marks a failed model call and run as errors', async () => {
+    app.fake.enqueue({ error: { status: 400, type: 'invalid_request_error', message: 'nope' } });
+    const res = await postSse(`${app.url}/v1/runs`, { prompt: 'hi' });
+    const runId = res.frames[0].json.run_id;
+    const run = await waitFor(async () => {
+      const r = await (await fetch(`${app.url}/v1/runs/${runId}`)).json();
+      return r.status === 'failed' && r;
+    });
+    const spans = await waitFor(() => {
+      const mine = receiver.spans.filter((s) => s.traceId === run.trace_id);
+      return mine.some((s) => s.name.startsWith('chat ')) && mine.some((s) => s.name.startsWith('invoke_agent')) && mine;
+    });
+    const chat = spans.find((s) => s.name.startsWith('chat '))!;
+    assert.equal(chat.status?.code, 2, 'ERROR');
+    assert.equal(chat.attributes['error.type'], '400');
+    const agent = spans.find((s) => s.name.startsWith('invoke_agent'))!;
+    assert.equal(agent.status?.code, 2);
+    assert.equal(agent.attributes['error.type'], 'failed');
+  });
+});
+
+describe('traces with message contents', () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } });
+  before(() => undefined);
+  it('records input and output messages and tool arguments when asked', async () => {
+    app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c1', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'secret answer' }] });
+    const res = await postJson(`${app.url}/v1/run`, { prompt: 'contents please' });
+    const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
+    const spans = await waitFor(() => {
+      const mine = receiver.spans.filter((s) => s.traceId === run.trace_id);
+      return mine.filter((s) => s.name.startsWith('chat ')).length === 2 && mine.some((s) => s.name.startsWith('execute_tool')) && mine;
+    });
+    const chats = spans.filter((s) => s.name.startsWith('chat '));
+    assert.ok(chats.every((c) => String(c.attributes['gen_ai.input.messages']).includes('contents please')));
+    assert.ok(chats.some((c) => String(c.attributes['gen_ai.output.messages']).includes('secret answer')));
+    const tool = spans.find((s) => s.name.startsWith('execute_tool'))!;
+    assert.equal(tool.attributes['gen_ai.tool.call.arguments'], '{"timezone":"UTC"}');
+    assert.match(String(tool.attributes['gen_ai.tool.call.result']), /UTC/);
+  });
+});
