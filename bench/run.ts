@@ -1,5 +1,5 @@
 // npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --api-key KEY --observe --json]
-// --observe: the server twice, metrics and traces off, then on (OTLP/HTTP to a receiver in this process, /metrics scraped every second).
+// --observe: the server three times: metrics and traces off, metrics only, both on (OTLP/HTTP to a receiver in this process, /metrics scraped every second).
 // The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -90,6 +90,9 @@ async function main(): Promise<void> {
   if (flags.observe) {
     const receiver = await startSpanReceiver();
     targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
+    const metricsOnly = await server('server, metrics');
+    targets.push(metricsOnly);
+    scrapeEverySecond(metricsOnly.url);
     const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     targets.push(on);
     scrapeEverySecond(on.url);

@@ -49,7 +49,7 @@ export function aiSdkRoutes(services: Services, opts: AiSdkRouteOptions): Router
     }
     const plan = planAiSdkRun(body, turns);
     await conversations.claimMessageIds(body.id, plan.messages.map((m) => m.id));
-    if (plan.truncate) await conversations.truncate(principal, body.id, plan.truncate.messageId, plan.truncate.inclusive);
+    if (plan.truncate || body.trigger === 'regenerate-message') await conversations.truncate(principal, body.id, plan.truncate);
     const run = await conversations.start(principal, {
       agentId,
       threadId: body.id,

@@ -89,12 +89,13 @@ export class ConversationService {
    * Regenerate / edit: drops the thread's turns after `messageId` (and it too when
    * `inclusive`). 409 while a run is active on the thread: its turns would interleave.
    */
-  async truncate(principal: Principal, threadId: string, messageId: string, inclusive: boolean): Promise<void> {
+  async truncate(principal: Principal, threadId: string, target: { messageId: string; inclusive: boolean } | undefined): Promise<void> {
     if (!(await this.thread(principal, threadId))) return;
+    // Checked even with nothing to drop yet: an active run may not have stored its turns.
     if (await this.store.runs.latestActive(threadId)) {
       throw new AppError('conflict', 'the thread has an active run: let it finish (or resume it) before regenerating or editing');
     }
-    await this.store.messages.deleteAfter(threadId, messageId, inclusive);
+    if (target) await this.store.messages.deleteAfter(threadId, target.messageId, target.inclusive);
   }
 
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */
