@@ -240,3 +240,17 @@ describe('metrics: model retries', () => {
     assert.equal(total(m, 'agentsdk_model_calls_total', 'agentsdk_model_calls_total', { outcome: 'ok' }), 1);
   });
 });
+
+describe('metrics: configuration', () => {
+  it('validates AGENTSDK_METRICS and AGENTSDK_METRICS_ADDR, and reads the OTLP endpoints', async () => {
+    const { loadConfig, ConfigError } = await import('../src/config.js');
+    assert.throws(() => loadConfig({ AGENTSDK_METRICS_ADDR: 'nope', AGENTSDK_METRICS: 'maybe' }, []), (err: unknown) => err instanceof ConfigError && /AGENTSDK_METRICS_ADDR/.test(err.message) && /AGENTSDK_METRICS "maybe"/.test(err.message));
+    const c = loadConfig({ AGENTSDK_METRICS_ADDR: ':9464', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }, []);
+    assert.deepEqual(c.metricsAddr, { host: '0.0.0.0', port: 9464 });
+    assert.equal(c.metrics, true);
+    assert.equal(c.tracesUrl, 'http://collector:4318/v1/traces');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b/t' }, []).tracesUrl, 'http://b/t');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_SDK_DISABLED: 'true' }, []).tracesUrl, undefined);
+    assert.equal(loadConfig({ AGENTSDK_METRICS: 'off' }, []).metrics, false);
+  });
+});
