@@ -145,10 +145,11 @@ export class Runtime {
       const traceId = this.observer.traceId();
       const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
-      const t0 = performance.now();
-      if (free) begun = await this.deps.store.startRun(record, req.access, messages, req.state);
-      if (free) this.observer.commit('startRun', (performance.now() - t0) / 1000);
-      else await this.deps.store.createRun(record, req.access);
+      if (free) {
+        const t0 = performance.now();
+        begun = await this.deps.store.startRun(record, req.access, messages, req.state);
+        this.observer.commit('startRun', (performance.now() - t0) / 1000);
+      } else await this.deps.store.createRun(record, req.access);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});
@@ -359,9 +360,11 @@ export class Runtime {
       // Held events (past the reservation) are stored before the end, or the run lost its reservation:
       // then its row is (or will be) closed by recovery, after the reserved range.
       await run.published();
-      const t0 = performance.now();
-      if (!run.lost) await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
-      if (!run.lost) this.observer.commit('finishRun', (performance.now() - t0) / 1000);
+      if (!run.lost) {
+        const t0 = performance.now();
+        await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
+        this.observer.commit('finishRun', (performance.now() - t0) / 1000);
+      }
       this.deps.logger.debug({ runId: run.runId, status }, 'run finished');
     } finally {
       this.scopes.get(run)?.finished(status);

@@ -10,7 +10,7 @@ import type { StoredEvent } from '../store/events.js';
 import type { StoredMessage } from '../store/messages.js';
 import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
-import { ownerFilter, visibleRun, type Principal } from './access.js';
+import { canSee, ownerFilter, visibleRun, type Principal } from './access.js';
 import type { LimitService } from './limits.js';
 import { runEvents, type StreamedEvent } from './run-events.js';
 
@@ -66,7 +66,7 @@ export class RunService {
   /** The run if `principal` may see it, else undefined (unknown and foreign look the same). */
   async find(principal: Principal, id: string): Promise<RunRecord | undefined> {
     const run = await this.store.runs.get(id);
-    return run && (principal.admin || run.principal === principal.id) ? run : undefined;
+    return run && canSee(principal, run.principal) ? run : undefined;
   }
 
   /** The run's stored events after `after` (the log only; `events` also follows live). */
@@ -106,10 +106,11 @@ export class RunService {
    * nothing anywhere, so it ends `cancelled` at once (`cancelled`). Anything else is 409.
    */
   async cancel(principal: Principal, id: string): Promise<{ run_id: string; status: 'cancelling' | 'cancelled' }> {
-    await this.get(principal, id);
+    // 404 before anything is cancelled.
+    let run = await this.get(principal, id);
     for (let attempt = 0; ; attempt++) {
       if (this.runtime.cancel(id)) return { run_id: id, status: 'cancelling' };
-      const run = await this.get(principal, id);
+      if (attempt > 0) run = await this.get(principal, id);
       if (run.status === 'waiting') {
         if (await this.store.cancelWaiting(run)) return { run_id: id, status: 'cancelled' };
         // It was answered meanwhile and goes on: cancel it as an active run.

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { StoredMessage } from '../store/messages.js';
 import type { Store } from '../store/store.js';
 import type { ThreadRecord } from '../store/threads.js';
-import { ownerFilter, visibleThread, type Principal } from './access.js';
+import { canSee, ownerFilter, visibleThread, type Principal } from './access.js';
 import { mergePatch } from './merge-patch.js';
 import type { RunService } from './runs.js';
 import type { UsageService } from './usage.js';
@@ -45,7 +45,7 @@ export class ThreadService {
   /** The thread if the caller may see it, else undefined (unknown and foreign look the same). */
   async find(principal: Principal, id: string): Promise<ThreadRecord | undefined> {
     const thread = await this.store.threads.get(id);
-    return thread && (principal.admin || thread.owner === principal.id) ? thread : undefined;
+    return thread && canSee(principal, thread.owner) ? thread : undefined;
   }
 
   async get(principal: Principal, id: string): Promise<ThreadRecord> {

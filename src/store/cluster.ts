@@ -93,11 +93,7 @@ export class ClusterRepo {
       // After the reserved range: events are streamed before they are stored, so a client may hold
       // seqs past the last stored one, never past the reservation. (Rows from before reservations: 0.)
       const seq = Math.max(Number(run.seq_reserved), await log.lastSeq(run.id)) + 1;
-      await trx
-        .insertInto('run_events')
-        .values({ run_id: run.id, seq, type: event.type, data: JSON.stringify(event), created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await log.append(run.id, seq, event, now);
     }
     return runs.map((r) => ({ id: r.id, thread_id: r.thread_id }));
   }

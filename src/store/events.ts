@@ -15,6 +15,15 @@ export class EventRepo {
     return Number(row?.seq ?? 0);
   }
 
+  /** One event written outside the batched writer (a run's end written by someone other than the run); a seq already taken is left as it is. */
+  async append(runId: string, seq: number, event: RunEvent, now: string): Promise<void> {
+    await this.db.kysely
+      .insertInto('run_events')
+      .values({ run_id: runId, seq, type: event.type, data: JSON.stringify(event), created_at: now })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
   /** Events of a run with seq > after, in order. */
   async list(runId: string, after = 0): Promise<StoredEvent[]> {
     const rows = await this.db.kysely

@@ -1,4 +1,5 @@
 import { zeroUsage } from '../../contracts/common.js';
+import type { RunEvent } from '../../contracts/events.js';
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
 import { AppError } from '../errors.js';
@@ -106,9 +107,9 @@ export class Store {
     await this.events.flush();
     return this.tx(async ({ db, runs, threads }) => {
       if (!(await runs.cancelWaiting(run.id, now))) return false;
-      const seq = (await new EventRepo(db).lastSeq(run.id)) + 1;
-      const event = { type: 'run.finished', status: 'cancelled', output: run.output ?? '', stop_reason: 'cancelled', usage: run.usage ?? zeroUsage(), tool_calls: run.tool_calls ?? [] };
-      await db.kysely.insertInto('run_events').values({ run_id: run.id, seq, type: event.type, data: JSON.stringify(event), created_at: now }).execute();
+      const log = new EventRepo(db);
+      const event: RunEvent = { type: 'run.finished', status: 'cancelled', output: run.output ?? '', stop_reason: 'cancelled', usage: run.usage ?? zeroUsage(), tool_calls: run.tool_calls ?? [] };
+      await log.append(run.id, (await log.lastSeq(run.id)) + 1, event, now);
       await threads.touch(run.thread_id, now);
       return true;
     }).then((ok) => {
