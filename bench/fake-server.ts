@@ -4,7 +4,12 @@ import { startFakeAnthropic } from '../test/fixtures/fake-anthropic.js';
 const text = Array.from({ length: 50 }, (_, i) => `word${i + 1}`).join(' ');
 
 const fake = await startFakeAnthropic();
-fake.setHandler(() => ({ content: [{ type: 'text', text }] }));
+// BENCH_FAKE_TOKENS=1 (long-thread bench): usage is the request's size, and compaction requests get a summary.
+const sized = process.env.BENCH_FAKE_TOKENS === '1';
+if (sized) fake.configure({ tokenUsage: true });
+const summary = Array.from({ length: 60 }, (_, i) => `fact${i + 1}`).join(' ');
+const summarising = (body: any) => Array.isArray(body?.system) ? false : String(body?.system ?? '').startsWith('You compact conversations');
+fake.setHandler((body) => ({ content: [{ type: 'text', text: sized && summarising(body) ? summary : text }] }));
 // It records every request; a long run would otherwise grow without bound.
 setInterval(() => fake.requests.splice(0), 1000).unref();
 

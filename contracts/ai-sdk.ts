@@ -108,6 +108,6 @@ export const AiSdkStreamChunk = z
   .object({ type: z.string() })
   .loose()
   .describe(
-    'UI message stream v1 chunk: start, start-step, text-start/delta/end, reasoning-start/delta/end, tool-input-start/delta/available, tool-output-available, tool-output-error, tool-approval-request, finish-step, data-state, message-metadata, finish, error, abort; the last frame is `data: [DONE]`',
+    'UI message stream v1 chunk: start, start-step, text-start/delta/end, reasoning-start/delta/end, tool-input-start/delta/available, tool-output-available, tool-output-error, tool-approval-request, finish-step, data-state, data-context-compacted, message-metadata, finish, error, abort; the last frame is `data: [DONE]`',
   )
   .meta({ id: 'AiSdkStreamChunk' });

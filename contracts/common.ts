@@ -27,6 +27,7 @@ export const ErrorCode = z.enum([
   'cancelled',
   'timeout',
   'upstream_error',
+  'context_overflow',
   'unavailable',
   'internal',
 ]);

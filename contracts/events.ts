@@ -24,6 +24,12 @@ export const RunEvent = z
     e('tool.result', { id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean(), denied: z.boolean().optional().describe('A human denied the call; `output` says so to the model') }),
     e('tool.approval.requested', { id: z.string(), approval_id: z.string(), name: z.string(), input: z.unknown() }),
     e('state.snapshot', { state: z.unknown() }),
+    e('context.compacted', {
+      turns: z.number().int().describe('Stored turns this compaction summarised (they stay stored; the model gets the summary instead)'),
+      through_message_id: z.string().describe('The last message the summary covers'),
+      tokens_before: z.number().int().describe('Estimated input tokens before'),
+      tokens_after: z.number().int().describe('Estimated input tokens after'),
+    }),
     e('state.delta', { patch: z.array(z.record(z.string(), z.unknown())) }),
     e('step.finished', { step: z.number().int(), stop_reason: z.string().nullable(), usage: Usage }),
     e('run.finished', {

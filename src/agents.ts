@@ -50,6 +50,19 @@ const McpServerSpec = oneOf<McpServerSpec>((v) => {
 /** Server names become tool-name prefixes (`<server>__<tool>`), so they stay short and plain. */
 const McpName = z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'MCP server names are 1-32 of a-z A-Z 0-9 _ -').refine((n) => !n.includes('__'), 'MCP server names must not contain "__"');
 
+/** `off`, or when to compact a long thread and how much of it to keep as it is. */
+const CompactionSpec = z.strictObject({
+  /** Compact before a model call whose input would pass this share of the context window. */
+  threshold: z.number().gt(0).max(1).optional(),
+  /** Stored turns (prompts, answers, tool results) kept as they are after the summary. */
+  keep_recent_turns: z.number().int().min(0).max(1000).optional(),
+  /** Length bound of a summary. */
+  summary_max_tokens: z.number().int().min(256).max(64_000).optional(),
+});
+const Compaction = oneOf<'off' | z.infer<typeof CompactionSpec>>((v) =>
+  v === 'off' ? z.literal('off') : isObject(v) ? CompactionSpec : 'must be "off" or an object {threshold, keep_recent_turns, summary_max_tokens}',
+);
+
 /** Agents file (JSON): `{ "agents": { "<id>": { ...AgentSpec } } }`. */
 const AgentSpec = z.strictObject({
   name: z.string().min(1).optional(),
@@ -66,6 +79,13 @@ const AgentSpec = z.strictObject({
   mcp_servers: z.record(McpName, McpServerSpec).optional(),
   /** Root of the file and shell tools; default AGENTSDK_WORKSPACE. */
   workspace: z.string().min(1, 'must not be empty').optional(),
+  /** Prompt caching breakpoints on tools, system prompt and the newest turns (default auto). */
+  prompt_cache: z.enum(['auto', 'off'], { error: 'must be "auto" or "off"' }).optional(),
+  /** Cache lifetime; 1h costs more per write and is sent with its beta header. */
+  cache_ttl: z.enum(['5m', '1h'], { error: 'must be "5m" or "1h"' }).optional(),
+  /** Tokens the model takes in one request (default: its family's window). */
+  context_window: z.number().int().min(1024).max(10_000_000).optional(),
+  compaction: Compaction.optional(),
 });
 const AgentsFile = z.strictObject({ agents: z.record(Id, AgentSpec).refine((a) => Object.keys(a).length > 0, 'declare at least one agent') });
 
@@ -90,6 +110,20 @@ export interface Agent {
   /** Absolute root of the file and shell tools. */
   workspace?: string;
   mcpServers?: Record<string, McpServerSpec>;
+  /** Prompt caching (default auto) and its lifetime (default 5m). */
+  promptCache?: 'auto' | 'off';
+  cacheTtl?: '5m' | '1h';
+  /** Tokens per request (default: the model family's window, see contextWindowOf). */
+  contextWindow?: number;
+  /** null: never compact; undefined: the defaults. */
+  compaction?: { threshold: number; keepRecentTurns: number; summaryMaxTokens: number } | null;
+}
+
+export const DEFAULT_COMPACTION = { threshold: 0.8, keepRecentTurns: 6, summaryMaxTokens: 2048 } as const;
+
+/** Every current Claude model takes 200k tokens by default (larger windows are opt-in betas): override with context_window. */
+export function contextWindowOf(agent: Pick<Agent, 'contextWindow' | 'model'>): number {
+  return agent.contextWindow ?? 200_000;
 }
 
 /** Separates an MCP server's name from its tool's name in the name the model sees. */
@@ -228,6 +262,17 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
       toolTimeouts,
       workspace: resolve(spec.workspace ?? opts.workspace ?? 'workspace'),
       ...(Object.keys(servers).length ? { mcpServers: servers } : {}),
+      promptCache: spec.prompt_cache ?? 'auto',
+      cacheTtl: spec.cache_ttl ?? '5m',
+      ...(spec.context_window !== undefined ? { contextWindow: spec.context_window } : {}),
+      compaction:
+        spec.compaction === 'off'
+          ? null
+          : {
+              threshold: spec.compaction?.threshold ?? DEFAULT_COMPACTION.threshold,
+              keepRecentTurns: spec.compaction?.keep_recent_turns ?? DEFAULT_COMPACTION.keepRecentTurns,
+              summaryMaxTokens: spec.compaction?.summary_max_tokens ?? DEFAULT_COMPACTION.summaryMaxTokens,
+            },
     });
   }
   return agents;

@@ -14,6 +14,8 @@ const STATUS: Record<ErrorCode, number> = {
   cancelled: 409,
   timeout: 504,
   upstream_error: 502,
+  // A turn too large for the model's context window even after compaction.
+  context_overflow: 400,
   unavailable: 503,
   internal: 500,
 };

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import { Role, TaskState, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { ContentTypeNotSupportedError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
-import { startFakeAnthropic } from './fixtures/fake-anthropic.js';
+import { startFakeAnthropic, systemText } from './fixtures/fake-anthropic.js';
 import { artifactText, asTask, collect, message, send, textOf } from './helpers/a2a.js';
 import { dialects, testDatabase } from './helpers/databases.js';
 import { postJson, waitFor } from './helpers/http.js';
@@ -75,7 +75,7 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
       assert.equal(task.status?.state, TaskState.TASK_STATE_COMPLETED);
       assert.equal(task.metadata?.agentId, 'researcher');
       assert.equal(app.fake.requests[0].body.model, 'claude-research');
-      assert.equal(app.fake.requests[0].body.system, 'You research.');
+      assert.equal(systemText(app.fake.requests[0].body), 'You research.');
       // A task of another agent is not visible on this agent's endpoint.
       app.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
       const other = asTask(await client.sendMessage(send(message('hi'))));
@@ -225,7 +225,7 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
       app.fake.enqueue({ content: [{ type: 'text', text: 'Researched.' }] }, { content: [{ type: 'text', text: 'Again.' }] });
       const t = asTask(await client.sendMessage(send(message('dig', { contextId: 'a2a-routed' }), {}, { agentId: 'researcher' })));
       assert.equal(t.metadata?.agentId, 'researcher');
-      assert.equal(app.fake.requests[0].body.system, 'You research.');
+      assert.equal(systemText(app.fake.requests[0].body), 'You research.');
       const again = asTask(await client.sendMessage(send(message('more', { contextId: 'a2a-routed' }))));
       assert.equal(again.metadata?.agentId, 'researcher', 'the context keeps its agent');
       await assert.rejects(client.sendMessage(send(message('x'), {}, { agentId: 'nobody' })), (e) => e instanceof RequestMalformedError && /nobody/.test(e.message));

@@ -1,3 +1,4 @@
+import { systemText } from './fixtures/fake-anthropic.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, beforeEach, describe, it } from 'node:test';
@@ -313,7 +314,7 @@ for (const dialect of dialects()) describe(`AG-UI (real @ag-ui/client HttpAgent)
     say(agent, 'who am I?');
     await agent.runAgent({ context: [{ description: 'The user name', value: 'Ada' }, { description: 'Current page', value: '/settings' }] });
     assertSound();
-    const system = app.fake.requests[0].body.system;
+    const system = systemText(app.fake.requests[0].body) ?? "";
     assert.match(system, /^You are a helpful assistant\./);
     assert.match(system, /The user name: Ada/);
     assert.match(system, /Current page: \/settings/);

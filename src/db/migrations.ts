@@ -173,6 +173,33 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.dropTable('usage_records').execute();
       },
     },
+    '0008_context': {
+      // Long threads: a compaction summarises a thread's turns up to `through_position` for the
+      // model (the turns stay stored); the thread remembers how many tokens its context had at
+      // the last model call and up to which position, so the next run estimates without a count.
+      async up(k: Kysely<any>) {
+        await k.schema
+          .createTable('compactions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('thread_id', 'text', (c) => c.notNull().references('threads.id').onDelete('cascade'))
+          .addColumn('run_id', 'text')
+          .addColumn('through_position', 'integer', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('turns', 'integer', (c) => c.notNull())
+          .addColumn('tokens_before', 'integer', (c) => c.notNull())
+          .addColumn('tokens_after', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+        await k.schema.createIndex('compactions_thread').on('compactions').columns(['thread_id', 'through_position']).execute();
+        await k.schema.alterTable('threads').addColumn('context_tokens', 'integer').execute();
+        await k.schema.alterTable('threads').addColumn('context_through', 'integer').execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.alterTable('threads').dropColumn('context_through').execute();
+        await k.schema.alterTable('threads').dropColumn('context_tokens').execute();
+        await k.schema.dropTable('compactions').execute();
+      },
+    },
   };
 }
 

@@ -15,6 +15,23 @@ export interface ThreadTable {
   updated_at: Time;
   /** The principal it belongs to (null: stored before access control; admins only). */
   owner: string | null;
+  /** Tokens of the model's context at the thread's last model call (input + output), and the last position it covered. */
+  context_tokens: number | null;
+  context_through: number | null;
+}
+
+/** A summary of a thread's turns up to `through_position`, sent to the model in their place. */
+export interface CompactionTable {
+  id: string;
+  thread_id: string;
+  run_id: string | null;
+  through_position: number;
+  summary: string;
+  /** How many stored turns it summarises (earlier compactions' included). */
+  turns: number;
+  tokens_before: number;
+  tokens_after: number;
+  created_at: Time;
 }
 
 export interface MessageTable {
@@ -106,4 +123,5 @@ export interface Database {
   instances: InstanceTable;
   usage_records: UsageRecordTable;
   rate_windows: RateWindowTable;
+  compactions: CompactionTable;
 }

@@ -7,7 +7,12 @@ import { policyOf, type Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
+import type { CompactionRecord, ModelContext, NewCompaction } from '../store/context.js';
+import type { StoredMessage } from '../store/messages.js';
+import { ContextWindow, estimateTokens, tooLong } from './context.js';
+import { canonical } from './history.js';
 import type { ModelClient } from './model.js';
+import { cachedMessages, cachedRequestParts } from './prompt-cache.js';
 import { NOOP_RUN_SCOPE, type RunScope } from './observer.js';
 import type { ToolRegistry } from './tools/registry.js';
 
@@ -38,6 +43,13 @@ export interface LoopContext {
   firstStep?: number;
   /** Metrics and traces of this run stretch (none: not observed). */
   observe?: RunScope;
+  /** The stored thread behind `messages`, for keeping it within the context window (none: never compacted). */
+  thread?: {
+    history: StoredMessage[];
+    context: { tokens: number; through: number } | null;
+    load(): Promise<ModelContext>;
+    compact(c: NewCompaction, through: number): Promise<CompactionRecord>;
+  };
 }
 
 export interface LoopResult {
@@ -50,6 +62,8 @@ export interface LoopResult {
   /** The last assistant turn, not stored yet: the run's end stores it in the same commit as its status. */
   lastTurn?: NewMessage;
   pending?: PendingInputs;
+  /** The context's size at the last model call (its input + output tokens), as reported. */
+  contextTokens?: number;
 }
 
 function addUsage(total: Usage, u: Usage): void {
@@ -93,33 +107,67 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
   const toolDefs = [
     ...ctx.tools.definitions([...allowed]),
     ...ctx.clientTools.map((t) => ({ name: t.name, description: t.description ?? '', input_schema: t.input_schema })),
-  ];
+  ] as NonNullable<MessageCreateParamsStreaming['tools']>;
+  // Tools and system prompt are the same on every call of the run: their breakpoints are set once.
+  const parts = cachedRequestParts(agent, toolDefs, ctx.context);
   const system = [agent.system, ctx.context].filter(Boolean).join('\n\n');
   const toolCalls: ToolCall[] = [];
   let output = '';
   let stopReason: string | null = null;
   let lastTurn: NewMessage | undefined;
+  let step = ctx.firstStep ?? 1;
+  const window = ctx.thread && new ContextWindow(
+    {
+      agent,
+      client: ctx.client,
+      runId: ctx.runId,
+      threadId: ctx.threadId,
+      signal,
+      load: ctx.thread.load,
+      store: ctx.thread.compact,
+      emit: ctx.emit,
+      usage: async (u) => {
+        addUsage(meter.total, u);
+        await meter.onCall?.(u, step);
+      },
+    },
+    estimateTokens([system, toolDefs]),
+    { messages: ctx.messages, history: ctx.thread.history, context: ctx.thread.context },
+  );
 
-  for (let step = ctx.firstStep ?? 1; step <= agent.maxSteps; step++) {
+  for (; step <= agent.maxSteps; step++) {
+    // Past the threshold the older turns are summarised first (between steps, as its own event).
+    if (window) ctx.messages = await window.fit(ctx.messages);
     // The assistant turn of this step is stored under this id; protocols use it as their message id.
     const messageId = newId('msg');
     ctx.emit({ type: 'step.started', step, message_id: messageId });
-    const params: MessageCreateParamsStreaming = {
+    const params = (): MessageCreateParamsStreaming => ({
       model: agent.model,
       max_tokens: agent.maxTokens,
-      messages: ctx.messages,
+      messages: cachedMessages(ctx.messages, parts.cc),
       stream: true,
-      ...(system ? { system } : {}),
-      ...(toolDefs.length ? { tools: toolDefs as MessageCreateParamsStreaming['tools'] } : {}),
+      ...(parts.system ? { system: parts.system } : {}),
+      ...(parts.tools.length ? { tools: parts.tools } : {}),
       ...(agent.temperature !== undefined && !agent.thinkingBudget ? { temperature: agent.temperature } : {}),
       ...(agent.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: agent.thinkingBudget } } : {}),
-    };
+    });
     const usage = zeroUsage();
     const blocks: Block[] = [];
     const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system });
     let responseId: string | undefined;
     try {
-      const stream = await ctx.client.messages.create(params, { signal });
+      let stream;
+      for (;;) {
+        try {
+          stream = await ctx.client.messages.create(params(), { signal, ...(parts.headers ? { headers: parts.headers } : {}) });
+          break;
+        } catch (err) {
+          // Refused as too long though the estimate said it fits: compact harder and ask again.
+          const refused = window && !signal.aborted ? tooLong(err) : undefined;
+          if (!refused) throw err;
+          ctx.messages = await window!.shrink(refused, ctx.messages);
+        }
+      }
       for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
         switch (ev.type) {
           case 'message_start':
@@ -193,6 +241,8 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       if (signal.aborted) throw err;
       // The stream broke mid-answer: keep the text the client already saw as the assistant turn.
       await savePartialTurn(ctx, messageId, blocks);
+      if (err instanceof AppError) throw err;
+      if (tooLong(err)) throw new AppError('context_overflow', `the thread is too long for the model's context window and compaction is off for agent "${agent.id}"`, { cause: err });
       throw modelError(err, [ctx.client.apiKey, ctx.client.authToken]);
     } finally {
       // Tokens spent on a call that failed part-way still count.
@@ -219,8 +269,10 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       // A turn the loop goes on from is stored now; the last one with the run's end (one commit).
       if (last) lastTurn = assistant;
       else await ctx.save(assistant);
-      ctx.messages.push(assistant as MessageParam);
+      // As the next run will read it back (sorted keys, no id): the cached prefix stays byte-identical.
+      ctx.messages.push({ role: 'assistant', content: canonical(content) } as MessageParam);
     }
+    window?.observe(ctx.messages.length, usage);
     output = blocks
       .filter((b): b is Extract<Block, { kind: 'text' }> => b?.kind === 'text')
       .map((b) => b.text)
@@ -243,11 +295,11 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     // Client tools run elsewhere and `ask` tools need a decision: stop here; the run waits.
     if (clientCalls.length || approvals.length) {
       const pending: PendingInputs = { approvals, client_tool_calls: clientCalls.map((c) => ({ tool_call_id: c.id, name: c.name, input: c.input })) };
-      return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, waiting: true, pending };
+      return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, waiting: true, pending, contextTokens: window?.size };
     }
     if (step === agent.maxSteps) stopReason = 'max_steps';
   }
-  return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, lastTurn };
+  return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, lastTurn, contextTokens: window?.size };
 }
 
 /** Server tools the model may call on this run (a client tool shadows a server tool of its name). */
@@ -283,7 +335,7 @@ async function saveToolTurn(ctx: LoopContext, results: ToolCall[]): Promise<void
     content: results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.output, ...(r.is_error ? { is_error: true } : {}) })),
   };
   await ctx.save(toolTurn);
-  ctx.messages.push(toolTurn as MessageParam);
+  ctx.messages.push({ role: 'user', content: canonical(toolTurn.content) } as MessageParam);
 }
 
 /**

@@ -218,7 +218,7 @@ export class Runtime {
       release = await turn;
       this.scopes.get(run)?.began();
       // Appended only once the thread is ours, so concurrent runs' turns never interleave.
-      const { state, history } = begun ?? (await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state));
+      const { state, history, compaction, context } = begun ?? (await store.beginRun(run.runId, run.threadId, resumed ? [] : input, req.state));
       if (state !== null) run.emit({ type: 'state.snapshot', state });
       const ctx: LoopContext = {
         runId: run.runId,
@@ -227,22 +227,30 @@ export class Runtime {
         client,
         tools: this.deps.tools,
         toolTimeoutMs: this.deps.toolTimeoutMs,
-        messages: toModelMessages(history),
+        messages: toModelMessages(history, compaction?.summary),
         clientTools: req.clientTools ?? [],
         context: req.context,
         signal: run.signal,
         emit: (e) => run.emit(e),
         save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
-        // A resumed run goes on counting its steps (one stored assistant turn per step).
-        firstStep: 1 + history.filter((m) => m.run_id === run.runId && m.role === 'assistant').length,
+        // A resumed run goes on counting its steps (one stored assistant turn per step; a compaction may have summarised some).
+        firstStep: resumed ? 1 + (await store.messages.ofRun(run.threadId, run.runId)).filter((m) => m.role === 'assistant').length : 1,
         observe: this.scopes.get(run),
+        thread: {
+          history,
+          context,
+          load: () => store.context.load(run.threadId),
+          compact: (c, through) => store.compact(c, through),
+        },
       };
       let earlier: ToolCall[] = [];
       if (resumed) {
         // History was read with the open calls unanswered: read it again once their results are stored.
         earlier = [...resumed.toolCalls, ...(await settlePending(ctx, resumed.pending))];
         if (input.length) await store.messages.appendNew(run.threadId, run.runId, input);
-        ctx.messages = toModelMessages(await store.messages.list(run.threadId));
+        const now = await store.context.load(run.threadId);
+        ctx.messages = toModelMessages(now.turns, now.compaction?.summary);
+        ctx.thread = { ...ctx.thread!, history: now.turns };
       }
       result = await runAgentLoop(ctx, meter);
       if (earlier.length) result.tool_calls = [...earlier, ...result.tool_calls];
@@ -362,7 +370,7 @@ export class Runtime {
       await run.published();
       if (!run.lost) {
         const t0 = performance.now();
-        await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : []);
+        await store.finishRun(run.runId, run.threadId, end, result?.lastTurn ? [result.lastTurn] : [], result?.contextTokens);
         this.observer.commit('finishRun', (performance.now() - t0) / 1000);
       }
       this.deps.logger.debug({ runId: run.runId, status }, 'run finished');

@@ -95,7 +95,7 @@ export class ConversationService {
     if (await this.store.runs.latestActive(threadId)) {
       throw new AppError('conflict', 'the thread has an active run: let it finish (or resume it) before regenerating or editing');
     }
-    if (target) await this.store.messages.deleteAfter(threadId, target.messageId, target.inclusive);
+    if (target) await this.store.truncate(threadId, target.messageId, target.inclusive);
   }
 
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */

@@ -68,18 +68,15 @@ export class MessageRepo {
   }
 
   /**
-   * Deletes the thread's turns after `messageId` (with it too when `inclusive`):
-   * an answer being regenerated or a user message being edited. Returns how many.
+   * Deletes the thread's turns after `messageId` (with it too when `inclusive`): an answer
+   * being regenerated or a user message being edited. Returns how many, and the first position gone.
    */
-  async deleteAfter(threadId: string, messageId: string, inclusive = false): Promise<number> {
+  async deleteAfter(threadId: string, messageId: string, inclusive = false): Promise<{ deleted: number; from: number }> {
     const at = await this.db.kysely.selectFrom('messages').select('position').where('thread_id', '=', threadId).where('id', '=', messageId).executeTakeFirst();
-    if (!at) return 0;
-    const res = await this.db.kysely
-      .deleteFrom('messages')
-      .where('thread_id', '=', threadId)
-      .where('position', inclusive ? '>=' : '>', at.position)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
+    if (!at) return { deleted: 0, from: 0 };
+    const from = inclusive ? at.position : at.position + 1;
+    const res = await this.db.kysely.deleteFrom('messages').where('thread_id', '=', threadId).where('position', '>=', from).executeTakeFirst();
+    return { deleted: Number(res.numDeletedRows), from };
   }
 
   /** The turns one run appended to its thread, in order. */

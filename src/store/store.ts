@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { zeroUsage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import type { Db } from '../db/dialect.js';
@@ -5,6 +6,7 @@ import { migrate } from '../db/migrations.js';
 import { AppError } from '../errors.js';
 import { prepared } from '../db/prepared.js';
 import { Changes } from './changes.js';
+import { ContextRepo, type CompactionRecord, type NewCompaction } from './context.js';
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
 import { MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
@@ -24,6 +26,8 @@ export class Store {
   readonly usage: UsageRepo;
   /** Per-principal rate-limit counters. */
   readonly rates: RateRepo;
+  /** Compactions: what the model gets of a long thread. */
+  readonly context: ContextRepo;
   /** Wake-ups for readers of runs and events (this process's writes; other instances' via NOTIFY). */
   readonly changes = new Changes();
 
@@ -34,6 +38,7 @@ export class Store {
     this.eventLog = new EventRepo(db);
     this.usage = new UsageRepo(db);
     this.rates = new RateRepo(db);
+    this.context = new ContextRepo(db);
     this.events = new EventWriter(db, 25, onWriteError, this.changes);
   }
 
@@ -43,10 +48,10 @@ export class Store {
   }
 
   /** Repositories bound to one transaction: one commit for writes that belong together. */
-  private tx<T>(fn: (repos: { threads: ThreadRepo; runs: RunRepo; messages: MessageRepo; db: Db }) => Promise<T>): Promise<T> {
+  private tx<T>(fn: (repos: Repos) => Promise<T>): Promise<T> {
     return this.db.kysely.transaction().execute((trx) => {
       const db = { ...this.db, kysely: trx };
-      return fn({ threads: new ThreadRepo(db), runs: new RunRepo(db), messages: new MessageRepo(db), db });
+      return fn({ threads: new ThreadRepo(db), runs: new RunRepo(db), messages: new MessageRepo(db), context: new ContextRepo(db), db });
     });
   }
 
@@ -85,7 +90,7 @@ export class Store {
    * The run's end in one commit: its remaining events (so a reader who sees the final status
    * finds every event), its last turn when the loop left it to be stored here, the run row.
    */
-  async finishRun(runId: string, threadId: string, end: RunEnd, turns: NewMessage[] = []): Promise<void> {
+  async finishRun(runId: string, threadId: string, end: RunEnd, turns: NewMessage[] = [], contextTokens?: number): Promise<void> {
     const now = new Date().toISOString();
     await this.events.flushWith((insertEvents) =>
       this.tx(async ({ db, threads, messages }) => {
@@ -93,9 +98,28 @@ export class Store {
         await messages.append(threadId, runId, turns);
         const json = (v: unknown) => (v ? JSON.stringify(v) : null);
         await finishRunRow(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId);
-        await threads.touch(threadId, now);
+        // The last model call's size covers the thread up to its last turn (just appended).
+        if (contextTokens !== undefined) await touchWithContext(db, now, contextTokens, threadId, threadId);
+        else await threads.touch(threadId, now);
       }),
     );
+  }
+
+  /** Stores a compaction of the thread (what the model gets from now on; the turns stay). */
+  compact(c: NewCompaction, contextThrough: number): Promise<CompactionRecord> {
+    return this.context.add(c, contextThrough);
+  }
+
+  /**
+   * Deletes the thread's turns after `messageId` (from it on when `inclusive`), and the
+   * compactions that summarise any of them, in one commit. Returns how many turns.
+   */
+  truncate(threadId: string, messageId: string, inclusive: boolean): Promise<number> {
+    return this.tx(async ({ messages, context }) => {
+      const cut = await messages.deleteAfter(threadId, messageId, inclusive);
+      if (cut.deleted) await context.forgetFrom(threadId, cut.from);
+      return cut.deleted;
+    });
   }
 
   /**
@@ -138,18 +162,32 @@ async function claimThread(threads: ThreadRepo, r: NewRun, access: Access): Prom
   return owner;
 }
 
+type Repos = { threads: ThreadRepo; runs: RunRepo; messages: MessageRepo; context: ContextRepo; db: Db };
+
 /** What a run starts from once the thread is its own. */
 export interface Begun {
   state: unknown;
+  /** The turns the model gets: those after the latest compaction. */
   history: StoredMessage[];
+  compaction: CompactionRecord | null;
+  /** The context's size at the thread's last model call, and the last position it covered (null: unknown). */
+  context: { tokens: number; through: number } | null;
 }
 
-async function begin(repos: { runs: RunRepo; threads: ThreadRepo; messages: MessageRepo }, runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<Begun> {
+async function begin(repos: Repos, runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<Begun> {
   await repos.runs.closeWaiting(threadId, runId);
   if (state !== undefined) await repos.threads.setState(threadId, state);
   await repos.messages.appendNew(threadId, runId, input);
-  return { state: await repos.threads.getState(threadId), history: await repos.messages.list(threadId) };
+  const [thread, { compaction, turns }] = [await repos.threads.getStateAndContext(threadId), await repos.context.load(threadId)];
+  return { state: thread.state, history: turns, compaction, context: thread.context };
 }
+
+const touchWithContext = prepared((db, now: string, tokens: number, id: string, positionOf: string) =>
+  db.kysely
+    .updateTable('threads')
+    .set({ updated_at: now, context_tokens: tokens, context_through: sql<number>`(select max(position) from messages where thread_id = ${positionOf})` })
+    .where('id', '=', id),
+);
 
 // Once per run, compiled once: see prepared(). An instance that lost its lease must not
 // overwrite the `interrupted` another one recorded, hence the status condition.

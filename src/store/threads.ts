@@ -35,6 +35,14 @@ export class ThreadRepo {
     return !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
   }
 
+  /** The state, and the context size the thread's last model call reported (see Begun.context). */
+  async getStateAndContext(id: string): Promise<{ state: unknown; context: { tokens: number; through: number } | null }> {
+    const row = (await selectStateAndContext(this.db, id)).rows[0];
+    const state = !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
+    const context = row && row.context_tokens !== null && row.context_through !== null ? { tokens: Number(row.context_tokens), through: Number(row.context_through) } : null;
+    return { state, context };
+  }
+
   /** Replaces the thread's shared state (null clears it); false when the thread does not exist. */
   async setState(id: string, state: unknown, now = new Date().toISOString()): Promise<boolean> {
     const res = await this.db.kysely
@@ -111,5 +119,6 @@ const ensureThread = prepared(
       .onConflict((oc) => oc.column('id').doNothing()),
 );
 const selectOwner = prepared((db, id: string) => db.kysely.selectFrom('threads').select('owner').where('id', '=', id));
+const selectStateAndContext = prepared((db, id: string) => db.kysely.selectFrom('threads').select(['state', 'context_tokens', 'context_through']).where('id', '=', id));
 const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
 const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));

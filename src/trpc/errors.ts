@@ -18,6 +18,7 @@ const APP_TO_TRPC: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
   cancelled: 'CONFLICT',
   timeout: 'GATEWAY_TIMEOUT',
   upstream_error: 'BAD_GATEWAY',
+  context_overflow: 'BAD_REQUEST',
   unavailable: 'SERVICE_UNAVAILABLE',
   internal: 'INTERNAL_SERVER_ERROR',
 };

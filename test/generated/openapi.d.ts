@@ -1059,6 +1059,17 @@ export interface components {
             state: unknown;
         } | {
             /** @constant */
+            type: "context.compacted";
+            /** @description Stored turns this compaction summarised (they stay stored; the model gets the summary instead) */
+            turns: number;
+            /** @description The last message the summary covers */
+            through_message_id: string;
+            /** @description Estimated input tokens before */
+            tokens_before: number;
+            /** @description Estimated input tokens after */
+            tokens_after: number;
+        } | {
+            /** @constant */
             type: "state.delta";
             patch: {
                 [key: string]: unknown;
@@ -1091,7 +1102,7 @@ export interface components {
             /** @description Human-readable message */
             error: string;
             /** @enum {string} */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "budget_exceeded" | "cancelled" | "timeout" | "upstream_error" | "unavailable" | "internal";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "budget_exceeded" | "cancelled" | "timeout" | "upstream_error" | "context_overflow" | "unavailable" | "internal";
             /** @description Validation problems, one per bad field */
             issues?: components["schemas"]["ErrorIssue"][];
             run_id?: string;
@@ -1325,7 +1336,7 @@ export interface components {
             /** @description Cursor for the next page; null on the last page */
             next_cursor: string | null;
         };
-        /** @description UI message stream v1 chunk: start, start-step, text-start/delta/end, reasoning-start/delta/end, tool-input-start/delta/available, tool-output-available, tool-output-error, tool-approval-request, finish-step, data-state, message-metadata, finish, error, abort; the last frame is `data: [DONE]` */
+        /** @description UI message stream v1 chunk: start, start-step, text-start/delta/end, reasoning-start/delta/end, tool-input-start/delta/available, tool-output-available, tool-output-error, tool-approval-request, finish-step, data-state, data-context-compacted, message-metadata, finish, error, abort; the last frame is `data: [DONE]` */
         AiSdkStreamChunk: {
             type: string;
         } & {

@@ -80,6 +80,7 @@ function chunk(ids: TaskIds, artifactId: string, text: string, append: boolean, 
  *   with an empty `lastChunk` (empty blocks produce nothing);
  * - a finished tool call and a tool result → status `working` with an agent message
  *   carrying a data part (`tool_call` / `tool_result`);
+ * - `context.compacted` → status `working` with `metadata.context_compacted`;
  * - `run.finished` / `run.error` → the final status: completed (the answer as the
  *   status message), input-required (what the run waits on), canceled, or failed.
  * Reasoning, state and usage have no A2A counterpart and are not sent.
@@ -132,6 +133,13 @@ export class A2aEventMapper {
             agentMessage(ids, `${event.id}-result`, [dataPart({ type: 'tool_result', id: event.id, name: event.name, output: event.output, is_error: event.is_error })]),
           ),
         ];
+      case 'context.compacted': {
+        // A working status whose metadata says the older turns were summarised for the model.
+        this.working = true;
+        const update = status(ids, TaskState.TASK_STATE_WORKING);
+        if (update.kind === 'statusUpdate') update.data.metadata = { context_compacted: { turns: event.turns, through_message_id: event.through_message_id, tokens_before: event.tokens_before, tokens_after: event.tokens_after } };
+        return [update];
+      }
       case 'tool.approval.requested':
         // Waiting on a decision, not on a client: listed once, as an approval request.
         this.pendingCalls.delete(event.id);

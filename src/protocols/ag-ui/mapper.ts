@@ -137,6 +137,9 @@ export class AgUiMapper {
         // AG-UI has no approval event: a custom one names the approval; the call stays pending until a
         // `role:"tool"` message answers it with the decision (see agUiApprovalAnswers).
         return [{ type: EventType.CUSTOM, name: 'tool_approval_requested', value: { toolCallId: e.id, approvalId: e.approval_id, toolName: e.name, input: e.input } }];
+      case 'context.compacted':
+        // Older turns were summarised for the model (the thread keeps them): a custom event, as for approvals.
+        return [{ type: EventType.CUSTOM, name: 'context_compacted', value: { turns: e.turns, throughMessageId: e.through_message_id, tokensBefore: e.tokens_before, tokensAfter: e.tokens_after } }];
       case 'state.snapshot':
         return e.state === undefined ? [] : [{ type: EventType.STATE_SNAPSHOT, snapshot: e.state }];
       case 'state.delta':

@@ -13,6 +13,7 @@ import { TERMINAL_EVENTS, type RunEvent } from '../../../contracts/events.js';
  *   tool.result → tool-output-available | tool-output-error
  *   tool.approval.requested → tool-approval-request
  *   state.snapshot → data-state, state.delta → data-state-delta (transient)
+ *   context.compacted → data-context-compacted
  *   run.finished → finish {finishReason, messageMetadata} | abort (cancelled)
  *   run.error → message-metadata, error {errorText}
  *
@@ -35,6 +36,7 @@ export interface AiSdkMessageMetadata {
 export type AiSdkDataTypes = {
   state: unknown;
   'state-delta': { patch: Array<Record<string, unknown>> };
+  'context-compacted': { turns: number; throughMessageId: string; tokensBefore: number; tokensAfter: number };
 };
 
 export type AiSdkChunk = UIMessageChunk<AiSdkMessageMetadata, AiSdkDataTypes>;
@@ -148,6 +150,10 @@ export function createAiSdkMapper(opts: AiSdkMapperOptions = {}): AiSdkMapper {
         break;
       case 'state.delta':
         data(out, { type: 'data-state-delta', data: { patch: e.patch }, transient: true });
+        break;
+      case 'context.compacted':
+        // Kept in the message's parts, so a UI can mark where the model's view of the chat starts.
+        data(out, { type: 'data-context-compacted', id: `compacted-${e.through_message_id}`, data: { turns: e.turns, throughMessageId: e.through_message_id, tokensBefore: e.tokens_before, tokensAfter: e.tokens_after } });
         break;
       case 'step.finished':
         if (stepOpen) out.push({ type: 'finish-step' });

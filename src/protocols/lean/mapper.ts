@@ -38,5 +38,5 @@ export async function leanOutcome(run: LiveRun): Promise<RunResult> {
   return leanResult(run.events[run.events.length - 1].event, run.threadId, run.runId);
 }
 
-const CODES = new Set<string>(['bad_request', 'not_found', 'conflict', 'cancelled', 'timeout', 'upstream_error', 'unavailable', 'internal']);
+const CODES = new Set<string>(['bad_request', 'not_found', 'conflict', 'cancelled', 'timeout', 'upstream_error', 'context_overflow', 'unavailable', 'internal']);
 const isErrorCode = (c: string): c is ErrorCode => CODES.has(c);
