@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   for (const [name, agent] of targets) {
     const server = await serverWith(`server, ${name}`, fake, agent);
     // Warm-up on threads of its own, so the JIT has settled before run 1 is measured.
-    await rounds(server, 30, true);
+    await rounds(server, 100, true);
     const rs = await rounds(server, runs, true, (r) => (r + 1) % 100 === 0 && console.error(`${name}: round ${r + 1}/${runs}`));
     const early = summarise(`server, ${name}`, rs, 0, windowRounds);
     const late = summarise(`server, ${name}`, rs, runs - windowRounds, runs);

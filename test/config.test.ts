@@ -77,6 +77,27 @@ describe('agents file', () => {
     return file;
   };
 
+  it('context keys: defaults, overrides, and errors that name the bad key', () => {
+    const agents = loadAgentsFile(write({ agents: { a: {}, b: { prompt_cache: 'off', cache_ttl: '1h', context_window: 50_000, compaction: { threshold: 0.5, keep_recent_turns: 2 } }, c: { compaction: 'off' } } }), 'm', known);
+    assert.deepEqual(
+      { cache: agents.get('a')!.promptCache, ttl: agents.get('a')!.cacheTtl, window: agents.get('a')!.contextWindow, compaction: agents.get('a')!.compaction },
+      { cache: 'auto', ttl: '5m', window: undefined, compaction: { threshold: 0.8, keepRecentTurns: 6, summaryMaxTokens: 2048 } },
+    );
+    assert.deepEqual(agents.get('b')!.compaction, { threshold: 0.5, keepRecentTurns: 2, summaryMaxTokens: 2048 });
+    assert.equal(agents.get('b')!.contextWindow, 50_000);
+    assert.equal(agents.get('c')!.compaction, null);
+    for (const [spec, message] of [
+      [{ compaction: 'sometimes' }, /agents\.a\.compaction: must be "off" or an object/],
+      [{ compaction: { threshold: 1.5 } }, /agents\.a\.compaction\.threshold/],
+      [{ compaction: { keep: 3 } }, /agents\.a\.compaction: unknown key\(s\) keep/],
+      [{ prompt_cache: 'on' }, /agents\.a\.prompt_cache: must be "auto" or "off"/],
+      [{ cache_ttl: '2h' }, /agents\.a\.cache_ttl: must be "5m" or "1h"/],
+      [{ context_window: 10 }, /agents\.a\.context_window/],
+    ] as const) {
+      assert.throws(() => loadAgentsFile(write({ agents: { a: spec } }), 'm', known), (err: Error) => message.test(err.message), JSON.stringify(spec));
+    }
+  });
+
   it('MCP env and headers take ${NAME} from the environment; an unset one names the key, never a value', () => {
     const file = write({
       agents: {

@@ -270,6 +270,24 @@ for (const dialect of dialects()) describe(`long conversations [${dialect}]`, ()
       assert.equal(part.data.turns, 1);
     });
 
+    it('AI SDK: editing a compacted message drops the compaction; the model gets the edited thread whole', async () => {
+      const chatId = `chat-${randomUUID()}`;
+      const chat = new TestChat({ id: chatId, transport: new DefaultChatTransport<UIMessage>({ api: `${app.url}/v1/ai-sdk/agents/assistant/runs` }) });
+      limited();
+      script(words(300));
+      await chat.sendMessage({ text: `background: ${'zeta '.repeat(2300)}` });
+      await waitFor(async () => (await app.server.store.runs.latestActive(chatId)) === undefined);
+      await chat.sendMessage({ text: 'go on' });
+      await waitFor(async () => (await app.server.store.runs.latestActive(chatId)) === undefined);
+      assert.equal((await app.server.store.context.list(chatId)).length, 1);
+      // The first message, which the compaction summarised, is edited: it and everything after go.
+      await chat.sendMessage({ text: 'short start', messageId: chat.messages[0].id });
+      await waitFor(async () => (await app.server.store.runs.latestActive(chatId)) === undefined);
+      assert.deepEqual(await app.server.store.context.list(chatId), []);
+      const last = app.fake.requests.at(-1)!.body;
+      assert.deepEqual(last.messages.map((m: any) => text(m)), ['short start']);
+    });
+
     it('A2A: a working status whose metadata says so', async () => {
       const contextId = randomUUID();
       await seed(contextId);
