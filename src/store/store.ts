@@ -107,7 +107,7 @@ export class Store {
 
   /** Stores a compaction of the thread (what the model gets from now on; the turns stay). */
   compact(c: NewCompaction, contextThrough: number): Promise<CompactionRecord> {
-    return this.context.add(c, contextThrough);
+    return this.tx(({ context }) => context.add(c, contextThrough));
   }
 
   /**
