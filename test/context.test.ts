@@ -171,6 +171,9 @@ for (const dialect of dialects()) describe(`long conversations [${dialect}]`, ()
       assert.ok(!JSON.stringify(after).includes('alpha alpha'), 'the compacted prompt is not sent again');
       assert.equal(compaction.turns, 1);
       assert.ok(compaction.tokens_after < compaction.tokens_before);
+      // Close to the threshold, the endpoint's token count decided.
+      assert.ok(app.fake.tokenCounts.length >= 1, 'count_tokens was asked');
+      assert.equal(compaction.tokens_before, app.fake.tokenCounts.at(-1)!.body && estimateTokens(app.fake.tokenCounts.at(-1)!.body));
     });
 
     it('retries once compacted when the upstream refuses a request as too long', async () => {
@@ -199,6 +202,8 @@ for (const dialect of dialects()) describe(`long conversations [${dialect}]`, ()
 
     it('a single prompt too large for any window is context_overflow, and the thread stays usable', async () => {
       limited();
+      // An endpoint without the token-count route: the estimate alone decides (and the route is not asked again).
+      app.fake.configure({ countTokens: false });
       script();
       const first = await run('hello');
       const huge = await run(`huge: ${'delta '.repeat(5000)}`, first.body.session_id);

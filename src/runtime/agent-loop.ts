@@ -130,6 +130,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
         addUsage(meter.total, u);
         await meter.onCall?.(u, step);
       },
+      count: (messages) => countTokens(ctx.client, { model: agent.model, messages, ...(parts.system ? { system: parts.system } : {}), ...(parts.tools.length ? { tools: parts.tools } : {}) }, signal),
     },
     estimateTokens([system, toolDefs]),
     { messages: ctx.messages, history: ctx.thread.history, context: ctx.thread.context },
@@ -300,6 +301,22 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     if (step === agent.maxSteps) stopReason = 'max_steps';
   }
   return { output, stop_reason: stopReason, usage: meter.total, tool_calls: toolCalls, lastTurn, contextTokens: window?.size };
+}
+
+/** Clients whose endpoint has no token-count route (or refused it once): not asked again. */
+const noCountTokens = new WeakSet<ModelClient>();
+
+/** Exact input tokens from `POST /v1/messages/count_tokens`, where the endpoint offers it. */
+async function countTokens(client: ModelClient, params: Parameters<ModelClient['messages']['countTokens']>[0], signal: AbortSignal): Promise<number | undefined> {
+  if (noCountTokens.has(client)) return undefined;
+  try {
+    return (await client.messages.countTokens(params, { signal, maxRetries: 0 })).input_tokens;
+  } catch (err) {
+    signal.throwIfAborted();
+    // Not there (404), not allowed, or not this shape: estimate from then on.
+    if (err instanceof Anthropic.APIError && err.status && err.status < 500) noCountTokens.add(client);
+    return undefined;
+  }
 }
 
 /** Server tools the model may call on this run (a client tool shadows a server tool of its name). */

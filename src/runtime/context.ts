@@ -57,6 +57,8 @@ export interface ContextDeps {
   emit(e: RunEvent): void;
   /** Each summarising call's usage (it is billed like any other). */
   usage(u: Usage): Promise<void>;
+  /** The exact input tokens of a request with these messages (the token-count endpoint); undefined where it is not offered. */
+  count?(messages: MessageParam[]): Promise<number | undefined>;
 }
 
 /** Where a run's context stands: tokens known for the first `covered` messages of the request. */
@@ -121,6 +123,11 @@ export class ContextWindow {
     const limit = Math.floor(this.window * threshold);
     const over = (n: number) => n > limit || n + this.deps.agent.maxTokens > this.window;
     let estimate = this.estimate(messages);
+    // Close to the line either way, an exact count decides (one round trip, only then).
+    if (this.deps.count && estimate > limit * 0.9 && estimate < limit * 1.1) {
+      const exact = await this.deps.count(messages);
+      if (exact !== undefined) this.known = { tokens: (estimate = exact), covered: messages.length };
+    }
     if (!over(estimate)) return messages;
     let keep = policy?.keepRecentTurns ?? 6;
     for (;;) {
