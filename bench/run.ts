@@ -48,6 +48,8 @@ if (apiKey) useApiKey(apiKey);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
 const databaseUrl = flags.db ?? process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'bench.sqlite')}`;
+/** Each server target gets a fresh SQLite file: a later target must not pay for an earlier one's rows. */
+const databaseOf = (name: string) => (databaseUrl.startsWith('sqlite:') && !flags.db && !process.env.BENCH_DATABASE_URL ? `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}` : databaseUrl);
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
         ...baseEnv(),
         ...upstream,
         AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
-        DATABASE_URL: databaseUrl,
+        DATABASE_URL: databaseOf(name),
         LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
         AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
         ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} CPUs)`,
     date: new Date().toISOString(),
-    database: databaseUrl.startsWith('sqlite:') ? 'sqlite (temp file)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
+    database: databaseUrl.startsWith('sqlite:') ? 'sqlite (a temp file per target)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
     durationS: duration,
     warmupS: warmup,
     auth: apiKey ? 'one API key' : 'none (loopback)',

@@ -1,10 +1,10 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 const NONE = {};
-let context: () => object = () => NONE;
+let context: (fields: Record<string, unknown>) => object = () => NONE;
 
-/** Fields every log line gets from where it is logged (tracing sets `trace_id`, `span_id`). */
-export function setLogContext(fn: () => object): void {
+/** Fields every log line gets from its own fields (tracing adds `trace_id`, `span_id` to a run's lines). */
+export function setLogContext(fn: (fields: Record<string, unknown>) => object): void {
   context = fn;
 }
 
@@ -18,7 +18,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.apiKey', '*.authToken', 'config.credentials'],
         censor: '[redacted]',
       },
-      mixin: () => context(),
+      mixin: (fields) => context(fields as Record<string, unknown>),
     },
     destination,
   );

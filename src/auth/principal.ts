@@ -9,6 +9,11 @@ export interface Principal {
   readonly id: string;
   readonly kind: PrincipalKind;
   readonly admin: boolean;
+  /**
+   * The calling request's trace context (opaque; set when tracing is on): what the request starts
+   * is traced under it. Passed along explicitly, so no async context tracking is needed.
+   */
+  readonly trace?: unknown;
 }
 
 /** No authentication configured (loopback clients, or `AGENTSDK_AUTH=none`): one local administrator. */

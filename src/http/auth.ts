@@ -59,7 +59,8 @@ export function principalOf(x: Request | Response): Principal {
   const res = 'headersSent' in x ? (x as Response) : (x as Request).res;
   const p = res?.locals.principal as Principal | undefined;
   if (!p) throw new AppError('unauthorized', 'no principal: the authentication middleware did not run');
-  return p;
+  const trace = res?.locals.trace;
+  return trace === undefined ? p : { ...p, trace };
 }
 
 export interface AuthOptions {

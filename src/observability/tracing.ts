@@ -1,7 +1,6 @@
 // Loaded only when tracing is configured (dynamic import in src/server.ts): none of OpenTelemetry
 // is required otherwise.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -12,10 +11,10 @@ import { routeTemplate } from './metrics.js';
 
 export interface Tracing {
   observer: RunObserver;
-  /** The HTTP server span of each request (an incoming `traceparent` is its parent); the request runs in its context. */
+  /** The HTTP server span of each request (an incoming `traceparent` is its parent); its context goes to `res.locals.trace`. */
   http(): RequestHandler;
-  /** `trace_id`/`span_id` of the active span, for log lines. */
-  logFields(): object;
+  /** `trace_id`/`span_id` for a log line with these fields (a line naming a live run's `runId` gets its span's). */
+  logFields(fields: Record<string, unknown>): object;
   shutdown(): Promise<void>;
 }
 
@@ -24,12 +23,15 @@ const FAILED = new Set(['failed', 'timed_out', 'interrupted']);
 let registered = false;
 
 export function startTracing(opts: { url: string; content: boolean; serviceName?: string }): Tracing {
-  // Global context manager and propagator: once per process (several servers may share a test process).
+  // No global context manager: on Node 20 its AsyncLocalStorage hooks every promise, which cost
+  // more CPU than all the spans. A request's context travels explicitly instead: the HTTP span's
+  // context is put in `res.locals.trace`, read into Principal.trace and handed to the runtime.
   if (!registered) {
     registered = true;
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   }
+  /** Live run stretches' span ids, for their log lines. */
+  const runSpans = new Map<string, { trace_id: string; span_id: string }>();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'agent-server' }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url }))],
@@ -56,10 +58,12 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
     };
     res.once('finish', end);
     res.once('close', end);
-    context.with(trace.setSpan(parent, span), next);
+    res.locals.trace = trace.setSpan(parent, span);
+    next();
   };
 
-  const runScope = (info: { runId: string; threadId: string; agentId: string; origin: string; resumed: boolean }): RunScope => {
+  const runScope = (info: { runId: string; threadId: string; agentId: string; origin: string; resumed: boolean; parent?: unknown }): RunScope => {
+    const parent = (info.parent as Context | undefined) ?? ROOT_CONTEXT;
     const span = tracer.startSpan(`invoke_agent ${info.agentId}`, {
       kind: SpanKind.INTERNAL,
       attributes: {
@@ -72,10 +76,13 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
         'agentsdk.run.origin': info.origin,
         'agentsdk.run.resumed': info.resumed,
       },
-    });
-    const ctx: Context = trace.setSpan(context.active(), span);
+    }, parent);
+    const ctx: Context = trace.setSpan(parent, span);
+    const ids = span.spanContext();
+    runSpans.set(info.runId, { trace_id: ids.traceId, span_id: ids.spanId });
     return {
-      within: (fn) => context.with(ctx, fn),
+      // Child spans name their parent (`ctx`) explicitly.
+      within: (fn) => fn(),
       began: () => span.addEvent('agentsdk.run.began'),
       modelCall({ model, step, messages, system }) {
         const call = tracer.startSpan(
@@ -157,22 +164,20 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
           span.setStatus({ code: SpanStatusCode.ERROR });
         }
         span.end();
+        runSpans.delete(info.runId);
       },
     };
   };
 
   return {
     observer: {
-      traceId: () => trace.getSpan(context.active())?.spanContext().traceId,
+      traceId: (parent) => (parent ? trace.getSpan(parent as Context)?.spanContext().traceId : undefined),
       run: runScope,
       commit() {},
     },
     http,
-    logFields() {
-      const s = trace.getSpan(context.active());
-      if (!s) return NONE;
-      const { traceId, spanId } = s.spanContext();
-      return { trace_id: traceId, span_id: spanId };
+    logFields(fields) {
+      return (typeof fields.runId === 'string' && runSpans.get(fields.runId)) || NONE;
     },
     shutdown: () => provider.shutdown(),
   };

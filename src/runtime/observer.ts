@@ -6,8 +6,8 @@ import type { Usage } from '../../contracts/common.js';
  * cheap and must not throw.
  */
 export interface RunObserver {
-  /** The trace id new runs started in the current context belong to (stored with the run), if traced. */
-  traceId(): string | undefined;
+  /** The trace id a run started under `parent` (a request's trace context) belongs to (stored with the run), if traced. */
+  traceId(parent?: unknown): string | undefined;
   /** A run stretch was launched (new or resumed); queued until `began`. */
   run(info: RunInfo): RunScope;
   /** A store commit on the run's path (startRun, finishRun), in seconds. */
@@ -20,6 +20,8 @@ export interface RunInfo {
   agentId: string;
   origin: string;
   resumed: boolean;
+  /** The trace context of the request that started or resumed it (Principal.trace). */
+  parent?: unknown;
 }
 
 export interface RunScope {
@@ -76,7 +78,7 @@ export function combineObservers(list: RunObserver[]): RunObserver {
   if (list.length === 0) return NOOP_OBSERVER;
   if (list.length === 1) return list[0];
   return {
-    traceId: () => list.map((o) => o.traceId()).find((t) => t !== undefined),
+    traceId: (parent) => list.map((o) => o.traceId(parent)).find((t) => t !== undefined),
     commit: (op, s) => list.forEach((o) => o.commit(op, s)),
     run(info) {
       const scopes = list.map((o) => o.run(info));

@@ -45,6 +45,8 @@ export interface StartRun {
   timeoutMs?: number;
   /** Which surface started it (api, stream, trpc, ag-ui, ai-sdk, a2a). */
   origin: string;
+  /** The starting request's trace context (Principal.trace), when traced. */
+  trace?: unknown;
 }
 
 /** Inputs for a waiting run: decisions on its approvals, results of its client tool calls. */
@@ -142,7 +144,7 @@ export class Runtime {
     let begun: Begun | undefined;
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
-      const traceId = this.observer.traceId();
+      const traceId = this.observer.traceId(req.trace);
       const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free) {
@@ -155,7 +157,7 @@ export class Runtime {
       void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.launch(run, timeoutMs, false, req.origin, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
+    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
     return run;
   }
 
@@ -187,8 +189,8 @@ export class Runtime {
   }
 
   /** Registers the run, arms its timeout, announces it and executes it in the background. */
-  private launch(run: LiveRun, timeoutMs: number, resumed: boolean, origin: string, execute: () => Promise<void>): void {
-    const scope = this.observer.run({ runId: run.runId, threadId: run.threadId, agentId: run.agentId, origin, resumed });
+  private launch(run: LiveRun, timeoutMs: number, resumed: boolean, origin: string, parent: unknown, execute: () => Promise<void>): void {
+    const scope = this.observer.run({ runId: run.runId, threadId: run.threadId, agentId: run.agentId, origin, resumed, parent });
     this.scopes.set(run, scope);
     this.live.set(run.runId, run);
     const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
@@ -278,7 +280,7 @@ export class Runtime {
    * the next seq) and this returns its live handle. 404 unknown run or approval/tool call id,
    * 409 when the run is not waiting.
    */
-  async resume(runId: string, inputs: RunInputs, opts: { origin?: string; complete?: boolean } = {}): Promise<{ pending: PendingInputs; run?: LiveRun }> {
+  async resume(runId: string, inputs: RunInputs, opts: { origin?: string; complete?: boolean; trace?: unknown } = {}): Promise<{ pending: PendingInputs; run?: LiveRun }> {
     if (!this.accepting) throw new AppError('unavailable', 'the server is shutting down');
     const { store } = this.deps;
     const record = await store.runs.get(runId);
@@ -324,7 +326,7 @@ export class Runtime {
       extraTools: (inputs.extraTools ?? first.extra_tools)?.filter((n) => this.deps.tools.get(n)),
       ...(inputs.state !== undefined ? { state: inputs.state } : {}),
     };
-    this.launch(run, record.timeout_ms, true, req.origin, () =>
+    this.launch(run, record.timeout_ms, true, req.origin, opts.trace, () =>
       this.execute({ run, turn, agent, client, input: inputs.messages ?? [], req, resumed: { pending, toolCalls: record.tool_calls ?? [], usage: record.usage ?? undefined } }),
     );
     return { pending, run };

@@ -101,7 +101,7 @@ export class ConversationService {
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */
   async start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ ...req, access: principal });
+    return this.runtime.start({ ...req, access: principal, trace: principal.trace });
   }
 
   /**
@@ -111,7 +111,7 @@ export class ConversationService {
   async answer(principal: Principal, runId: string, inputs: RunInputs, origin: string): Promise<LiveRun> {
     visibleRun(principal, await this.store.runs.get(runId), runId);
     await this.limits?.admit(principal);
-    const { run } = await this.runtime.resume(runId, inputs, { origin, complete: true });
+    const { run } = await this.runtime.resume(runId, inputs, { origin, complete: true, trace: principal.trace });
     return run!;
   }
 

@@ -54,13 +54,13 @@ export class RunService {
 
   async start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace });
   }
 
   /** A lean API request (a prompt on a session) started as a run. */
   async startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal });
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace });
   }
 
   /** The run if `principal` may see it, else undefined (unknown and foreign look the same). */
@@ -139,7 +139,7 @@ export class RunService {
   /** Decisions / client tool results for a waiting run; it continues once every input is in. */
   async inputs(principal: Principal, id: string, body: RunInputsRequest): Promise<RunInputsResult> {
     await this.get(principal, id);
-    const { pending, run } = await this.runtime.resume(id, body);
+    const { pending, run } = await this.runtime.resume(id, body, { trace: principal.trace });
     return { run_id: id, status: run ? 'resumed' : 'waiting', pending };
   }
 
