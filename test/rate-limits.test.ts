@@ -189,7 +189,7 @@ describe('one limit across two instances on one PostgreSQL', { skip: !PG_URL && 
     fake = await startFakeAnthropic();
     tmp = tempDir();
     db = await testDatabase('postgres', tmp.dir);
-    const env = { AGENTSDK_API_KEYS_FILE: keysFile({ burst: { runs_per_minute: LIMIT } }), AGENTSDK_SHUTDOWN_GRACE_MS: '0' };
+    const env = { AGENTSDK_API_KEYS_FILE: keysFile({ burst: { runs_per_minute: LIMIT }, solo: { concurrent_runs: 1 } }), AGENTSDK_SHUTDOWN_GRACE_MS: '0' };
     // One after the other: the first one migrates the schema. Both on the one schema (dbUrl).
     a = await startTestServer({ modelUrl: fake.url, dbUrl: db.url, env });
     b = await startTestServer({ modelUrl: fake.url, dbUrl: db.url, env });
@@ -211,6 +211,21 @@ describe('one limit across two instances on one PostgreSQL', { skip: !PG_URL && 
     // Both instances answered some of each kind of the burst through one counter.
     const runs = await a.store.runs.page({ limit: 50, principal: 'burst' });
     assert.equal(runs.items.length, LIMIT);
+  });
+
+  it('concurrent starts on both instances: exactly the concurrency limit is stored, the rest 429', async () => {
+    // Every accepted run is slow, so none ends while the burst arrives.
+    fake.setHandler(() => ({ content: [{ type: 'text', text: 'slow' }], delayMs: 1500 }));
+    try {
+      const { ok, refused } = await burst(8, (i) => call(`${(i % 2 ? a : b).url}/v1/run`, 'POST', { prompt: `c${i}` }, as('solo')));
+      assert.equal(ok.length, 1, JSON.stringify(refused.map((r) => r.body)));
+      assert.equal(refused.length, 7);
+      for (const r of refused) assertLimited(r, 'rate_limited', 1);
+      const runs = await a.store.runs.page({ limit: 50, principal: 'solo' });
+      assert.equal(runs.items.length, 1, 'a refused start stores nothing');
+    } finally {
+      fake.setHandler(null);
+    }
   });
 });
 

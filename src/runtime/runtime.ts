@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
 import { interruptedEvent } from '../store/cluster.js';
 import { SEQ_BLOCK } from '../store/runs.js';
-import type { Access, Begun, Store } from '../store/store.js';
+import type { Access, ActiveCap, Begun, Store } from '../store/store.js';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
@@ -47,6 +47,8 @@ export interface StartRun {
   origin: string;
   /** The starting request's trace context (Principal.trace), when traced. */
   trace?: unknown;
+  /** The caller's concurrency limit, checked where the run is stored. */
+  cap?: ActiveCap;
 }
 
 /** Inputs for a waiting run: decisions on its approvals, results of its client tool calls. */
@@ -149,9 +151,9 @@ export class Runtime {
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free) {
         const t0 = performance.now();
-        begun = await this.deps.store.startRun(record, req.access, messages, req.state);
+        begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap);
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
-      } else await this.deps.store.createRun(record, req.access);
+      } else await this.deps.store.createRun(record, req.access, req.cap);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});

@@ -101,7 +101,7 @@ export class ConversationService {
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */
   async start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ ...req, access: principal, trace: principal.trace });
+    return this.runtime.start({ ...req, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { RateLimits } from '../config.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { ActiveCap, Store } from '../store/store.js';
 import type { Principal } from './access.js';
 
 const WINDOW_MS = 60_000;
@@ -28,13 +28,31 @@ export class LimitService {
     return this.enforce(principal, true);
   }
 
+  /**
+   * The concurrency limit as the store enforces it, in the transaction that stores the run: the
+   * check in `admit` answers early, this one holds when instances start runs at the same moment.
+   */
+  activeCap(principal: Principal): ActiveCap | undefined {
+    const limit = this.limitsOf(principal).concurrentRuns;
+    return limit ? { principal: principal.id, limit, refuse: () => concurrencyRefusal(limit) } : undefined;
+  }
+
   /** The same checks without counting (A2A refuses before it creates a task; the start counts). */
   check(principal: Principal): Promise<void> {
     return this.enforce(principal, false);
   }
 
-  private async enforce(principal: Principal, count: boolean): Promise<void> {
-    const l = this.limitsOf(principal);
+  /** A waiting run going on is no new start: only the budget and the concurrency limit apply. */
+  checkResume(principal: Principal): Promise<void> {
+    const { runsPerMinute: _, ...rest } = this.limitsOf(principal);
+    return this.enforceLimits(principal, rest, false);
+  }
+
+  private enforce(principal: Principal, count: boolean): Promise<void> {
+    return this.enforceLimits(principal, this.limitsOf(principal), count);
+  }
+
+  private async enforceLimits(principal: Principal, l: RateLimits, count: boolean): Promise<void> {
     if (!l.runsPerMinute && !l.concurrentRuns && !l.dailyTokenBudget) return;
     const now = Date.now();
     if (l.dailyTokenBudget) {
@@ -48,7 +66,7 @@ export class LimitService {
     }
     if (l.concurrentRuns) {
       const active = await this.store.rates.activeRuns(principal.id);
-      if (active >= l.concurrentRuns) throw refusal('rate_limited', `at most ${l.concurrentRuns} concurrent runs (queued or running) per principal; wait for one to end`, l.concurrentRuns, 1);
+      if (active >= l.concurrentRuns) throw concurrencyRefusal(l.concurrentRuns);
     }
     if (l.runsPerMinute) {
       const windowStart = now - (now % WINDOW_MS);
@@ -58,6 +76,8 @@ export class LimitService {
     }
   }
 }
+
+const concurrencyRefusal = (limit: number) => refusal('rate_limited', `at most ${limit} concurrent runs (queued or running) per principal; wait for one to end`, limit, 1);
 
 function refusal(code: 'rate_limited' | 'budget_exceeded', message: string, limit: number, resetSeconds: number): AppError {
   const reset = String(resetSeconds);

@@ -54,13 +54,13 @@ export class RunService {
 
   async start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace });
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
   }
 
   /** A lean API request (a prompt on a session) started as a run. */
   async startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
     await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace });
+    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
   }
 
   /** The run if `principal` may see it, else undefined (unknown and foreign look the same). */
@@ -139,6 +139,8 @@ export class RunService {
   /** Decisions / client tool results for a waiting run; it continues once every input is in. */
   async inputs(principal: Principal, id: string, body: RunInputsRequest): Promise<RunInputsResult> {
     await this.get(principal, id);
+    // A waiting run that goes on is active again: the caller's budget and concurrency apply.
+    await this.limits?.checkResume(principal);
     const { pending, run } = await this.runtime.resume(id, body, { trace: principal.trace });
     return { run_id: id, status: run ? 'resumed' : 'waiting', pending };
   }

@@ -35,6 +35,14 @@ export class RateRepo {
   }
 
   /** The principal's queued and running runs, on every instance. */
+  /**
+   * PostgreSQL: holds the principal's lock until the transaction ends, so that instances checking
+   * its active runs before storing a new one take turns (SQLite transactions already do).
+   */
+  async lockPrincipal(principal: string): Promise<void> {
+    if (this.db.kind === 'postgres') await sql`select pg_advisory_xact_lock(1095193675, hashtext(${principal}))`.execute(this.db.kysely); // 1095193675 = 'AGTK'
+  }
+
   async activeRuns(principal: string): Promise<number> {
     const row = await this.db.kysely
       .selectFrom('runs')

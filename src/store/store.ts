@@ -59,10 +59,11 @@ export class Store {
    * The thread is created on first use, owned by the caller; the run starts as queued and
    * belongs to the thread's owner. 404 (nothing stored) when the thread is another principal's.
    */
-  async createRun(r: NewRun, access: Access): Promise<void> {
-    await this.tx(async ({ threads, runs }) => {
-      const principal = await claimThread(threads, r, access);
-      await runs.create({ ...r, principal });
+  async createRun(r: NewRun, access: Access, cap?: ActiveCap): Promise<void> {
+    await this.tx(async (repos) => {
+      await checkCap(repos, cap);
+      const principal = await claimThread(repos.threads, r, access);
+      await repos.runs.create({ ...r, principal });
     });
   }
 
@@ -78,8 +79,9 @@ export class Store {
   }
 
   /** createRun and beginRun in one commit, for a run whose thread is free at once: it is stored running. */
-  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown): Promise<Begun> {
+  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap): Promise<Begun> {
     return this.tx(async (repos) => {
+      await checkCap(repos, cap);
       const principal = await claimThread(repos.threads, r, access);
       await repos.runs.create({ ...r, principal }, r.created_at);
       return begin(repos, r.id, r.thread_id, input, state);
@@ -163,6 +165,21 @@ async function claimThread(threads: ThreadRepo, r: NewRun, access: Access): Prom
 }
 
 type Repos = { threads: ThreadRepo; runs: RunRepo; messages: MessageRepo; context: ContextRepo; db: Db };
+
+/** At most `limit` queued or running runs of `principal`: checked in the transaction that stores the run. */
+export interface ActiveCap {
+  principal: string;
+  limit: number;
+  /** The error to throw when the principal has `limit` already. */
+  refuse(): Error;
+}
+
+async function checkCap(repos: Repos, cap: ActiveCap | undefined): Promise<void> {
+  if (!cap) return;
+  const rates = new RateRepo(repos.db);
+  await rates.lockPrincipal(cap.principal);
+  if ((await rates.activeRuns(cap.principal)) >= cap.limit) throw cap.refuse();
+}
 
 /** What a run starts from once the thread is its own. */
 export interface Begun {
