@@ -2,6 +2,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** The inherited environment without anything that would change how the children behave. */
+export function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(ANTHROPIC_|AGENTSDK_|AGENTS_FILE$|DATABASE_URL$|LOG_LEVEL$)/.test(key)) delete env[key];
+  }
+  return env;
+}
+
 export interface Child {
   name: string;
   url: string;

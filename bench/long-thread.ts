@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { spawnNode, stopAll, type Child } from './children.js';
+import { baseEnv, spawnNode, stopAll, type Child } from './children.js';
 import { cpuMs } from './proc-stats.js';
 
 const { values } = parseArgs({
@@ -26,12 +26,6 @@ const runs = Number(values.runs);
 const windowRounds = Math.min(Number(values.window), Math.floor(runs / 2));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-thread-bench-'));
-
-function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (/^(ANTHROPIC_|AGENTSDK_|AGENTS_FILE$|DATABASE_URL$|LOG_LEVEL$)/.test(key)) delete env[key];
-  return env;
-}
 
 const prompt = (r: number) => `question ${r}: ${Array.from({ length: 20 }, (_, i) => `term${i}`).join(' ')}`;
 

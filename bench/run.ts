@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isAlive, spawnNode, stopAll, type Child } from './children.js';
+import { baseEnv, isAlive, spawnNode, stopAll, type Child } from './children.js';
 import { measure, probe, ROUTES, useApiKey, warmUp, type Cell } from './load.js';
 import { table } from './report.js';
 
@@ -60,15 +60,6 @@ async function shutdown(code: number): Promise<never> {
 }
 process.on('SIGINT', () => void shutdown(130));
 process.on('SIGTERM', () => void shutdown(143));
-
-/** The inherited environment without anything that would change how the children behave. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (/^(ANTHROPIC_|AGENTSDK_|AGENTS_FILE$|DATABASE_URL$|LOG_LEVEL$)/.test(key)) delete env[key];
-  }
-  return env;
-}
 
 async function main(): Promise<void> {
   const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });

@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { dialects } from './helpers/databases.js';
+import { nodeRequest as raw } from './helpers/http.js';
 import { useServer } from './helpers/setup.js';
 
 const KEY = `cors-${randomBytes(16).toString('hex')}`;
 const APP = 'https://app.example.com';
-
-/** node:http, so Origin and friends go out exactly as given (as a browser would send them). */
-function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 /** One path per route family, with a method a browser app would use there. */
 const FAMILIES: Array<[string, string]> = [

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { dialects } from './helpers/databases.js';
+import { nodeRequest as raw } from './helpers/http.js';
 import { useServer } from './helpers/setup.js';
 
 /** This machine's own non-loopback address (never an outside one): connecting to it is not loopback. */
@@ -15,20 +15,6 @@ function ownAddress(): string | undefined {
 const own = ownAddress();
 const skip = own ? undefined : 'this machine has no non-loopback IPv4 address';
 if (skip) console.log(`# protected-mode test from a non-loopback address skipped: ${skip}`);
-
-/** node:http, to pick the local address the request leaves from. */
-function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 const logs: string[] = [];
 const capture = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }));

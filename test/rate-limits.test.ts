@@ -48,18 +48,8 @@ async function burst(n: number, start: (i: number) => Promise<{ status: number; 
   return { ok: results.filter((r) => r.status === 200), refused: results.filter((r) => r.status === 429), results };
 }
 
-/** A response whose body is an event stream is read to its end (the run is finished then). */
-async function post(url: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* a stream */
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
+/** POST JSON; a response whose body is an event stream is read to its end (the run is finished then). */
+const post = (url: string, body: unknown, headers: Record<string, string>) => call(url, 'POST', body, headers);
 
 for (const dialect of dialects()) describe(`rate limits and budgets [${dialect}]`, () => {
   const app = useServer({

@@ -141,7 +141,6 @@ export class Metrics {
     m.queued++;
     m.runsStarted.inc({ agent, origin, resumed: String(resumed) });
     return {
-      within: (fn) => fn(),
       began() {
         if (began) return;
         began = true;

@@ -81,8 +81,6 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
     const ids = span.spanContext();
     runSpans.set(info.runId, { trace_id: ids.traceId, span_id: ids.spanId });
     return {
-      // Child spans name their parent (`ctx`) explicitly.
-      within: (fn) => fn(),
       began: () => span.addEvent('agentsdk.run.began'),
       modelCall({ model, step, messages, system }) {
         const call = tracer.startSpan(

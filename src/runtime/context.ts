@@ -3,7 +3,7 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages/messages
 import Anthropic from '@anthropic-ai/sdk';
 import { zeroUsage, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
-import { contextWindowOf, type Agent } from '../agents.js';
+import { contextWindowOf, DEFAULT_COMPACTION, type Agent } from '../agents.js';
 import { AppError } from '../errors.js';
 import type { CompactionRecord, ModelContext, NewCompaction } from '../store/context.js';
 import type { StoredMessage } from '../store/messages.js';
@@ -110,17 +110,21 @@ export class ContextWindow {
     if (input > 0) this.known = { tokens: input + u.output_tokens, covered };
   }
 
-  /** Tokens the last call reported for the whole context (input + output); undefined before any call. */
+  /** Tokens of the whole context (input + output) as the last call reported them; before any call, the estimate. */
   get size(): number {
     return this.known.tokens;
   }
 
+  /** The agent's compaction settings (defaults when it names none); null: off. */
+  private get policy(): { threshold: number; keepRecentTurns: number } | null {
+    return this.deps.agent.compaction === undefined ? DEFAULT_COMPACTION : this.deps.agent.compaction;
+  }
+
   /** The messages to send: these, or a compacted thread when they would pass the threshold. */
   async fit(messages: MessageParam[]): Promise<MessageParam[]> {
-    const policy = this.deps.agent.compaction;
+    const policy = this.policy;
     if (policy === null) return messages;
-    const threshold = policy?.threshold ?? 0.8;
-    const limit = Math.floor(this.window * threshold);
+    const limit = Math.floor(this.window * policy.threshold);
     const over = (n: number) => n > limit || n + this.deps.agent.maxTokens > this.window;
     let estimate = this.estimate(messages);
     // Close to the line either way, an exact count decides (one round trip, only then).
@@ -129,7 +133,7 @@ export class ContextWindow {
       if (exact !== undefined) this.known = { tokens: (estimate = exact), covered: messages.length };
     }
     if (!over(estimate)) return messages;
-    let keep = policy?.keepRecentTurns ?? 6;
+    let keep = policy.keepRecentTurns;
     for (;;) {
       const next = await this.compact(keep, estimate);
       if (!next) break;
@@ -147,9 +151,9 @@ export class ContextWindow {
     // The upstream knows its window better than a default.
     if (err.limit && err.limit < this.window) this.window = err.limit;
     const estimate = err.tokens ?? this.estimate(messages);
-    if (this.deps.agent.compaction !== null) {
-      const keep = Math.floor((this.kept ?? this.deps.agent.compaction?.keepRecentTurns ?? 6) / 2);
-      const next = await this.compact(keep, estimate, true);
+    const policy = this.policy;
+    if (policy !== null) {
+      const next = await this.compact(Math.floor((this.kept ?? policy.keepRecentTurns) / 2), estimate, true);
       if (next) return next.messages;
     }
     throw await this.overflow(estimate);
@@ -161,9 +165,13 @@ export class ContextWindow {
    * `harder`: the kept part must shrink (the upstream refused it).
    */
   private async compact(keep: number, before: number, harder = false): Promise<{ messages: MessageParam[]; tokens: number; kept: number } | undefined> {
-    const { compaction, turns } = await this.deps.load();
-    const cut = boundary(turns, keep, harder ? (this.kept ?? turns.length) : turns.length);
-    if (cut === undefined) return undefined;
+    const thread = await this.deps.load();
+    const cut = boundary(thread.turns, keep, harder ? (this.kept ?? thread.turns.length) : thread.turns.length);
+    return cut === undefined ? undefined : this.compactBefore(thread, cut, before);
+  }
+
+  /** Stores the summary of the turns before `cut` (with the previous summary) and emits `context.compacted`. */
+  private async compactBefore({ compaction, turns }: ModelContext, cut: number, before: number): Promise<{ messages: MessageParam[]; tokens: number; kept: number }> {
     const summary = await this.summarise(compaction?.summary, turns.slice(0, cut));
     const kept = turns.slice(cut);
     const messages = toModelMessages(kept, summary);
@@ -186,16 +194,10 @@ export class ContextWindow {
    */
   private async overflow(tokens: number): Promise<AppError> {
     const message = `the newest turn is too large for the model's context window (about ${tokens} tokens; the window is ${this.window}). It stays stored, but the model gets a summary of it from now on.`;
-    if (this.deps.agent.compaction !== null) {
+    if (this.policy !== null) {
       try {
-        const { compaction, turns } = await this.deps.load();
-        if (turns.length) {
-          const summary = await this.summarise(compaction?.summary, turns);
-          const last = turns[turns.length - 1];
-          const after = this.fixed + estimateTokens(summary);
-          await this.deps.store({ thread_id: this.deps.threadId, run_id: this.deps.runId, through_position: last.position, summary, turns: (compaction?.turns ?? 0) + turns.length, tokens_before: tokens, tokens_after: after }, last.position);
-          this.deps.emit({ type: 'context.compacted', turns: turns.length, through_message_id: last.id, tokens_before: tokens, tokens_after: after });
-        }
+        const thread = await this.deps.load();
+        if (thread.turns.length) await this.compactBefore(thread, thread.turns.length, tokens);
       } catch (err) {
         if (this.deps.signal.aborted) throw err;
         // The summary is best effort here: the run fails for its own reason either way.

@@ -25,8 +25,6 @@ export interface RunInfo {
 }
 
 export interface RunScope {
-  /** Runs `fn` inside the stretch's context (its span is the parent of what happens in it). */
-  within<T>(fn: () => T): T;
   /** It has its thread turn: the queue wait is over. */
   began(): void;
   modelCall(info: { model: string; step: number; messages?: unknown; system?: string }): ModelCallScope;
@@ -62,7 +60,6 @@ export interface ToolCallScope {
 const NOOP_MODEL: ModelCallScope = { chunk() {}, end() {} };
 const NOOP_TOOL: ToolCallScope = { end() {} };
 const NOOP_SCOPE: RunScope = {
-  within: (fn) => fn(),
   began() {},
   modelCall: () => NOOP_MODEL,
   toolCall: () => NOOP_TOOL,
@@ -83,8 +80,6 @@ export function combineObservers(list: RunObserver[]): RunObserver {
     run(info) {
       const scopes = list.map((o) => o.run(info));
       return {
-        // The first observer's context wraps the others' (only tracing has one).
-        within: (fn) => scopes.reduceRight<() => ReturnType<typeof fn>>((inner, s) => () => s.within(inner), fn)(),
         began: () => scopes.forEach((s) => s.began()),
         modelCall(m) {
           const calls = scopes.map((s) => s.modelCall(m));

@@ -197,7 +197,7 @@ export class Runtime {
     this.live.set(run.runId, run);
     const timer = setTimeout(() => run.controller.abort('timeout' satisfies AbortReason), timeoutMs);
     run.emit({ type: 'run.started', run_id: run.runId, thread_id: run.threadId, agent_id: run.agentId, ...(resumed ? { resumed: true } : {}) });
-    void scope.within(() => execute().finally(() => clearTimeout(timer)));
+    void execute().finally(() => clearTimeout(timer));
   }
 
   /** Aborts an active run of this process; false when it is not active here. */

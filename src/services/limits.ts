@@ -25,7 +25,7 @@ export class LimitService {
 
   /** Counts a run start against the principal's limits; 429 (nothing counted) when one is reached. */
   admit(principal: Principal): Promise<void> {
-    return this.enforce(principal, true);
+    return this.enforce(principal, this.limitsOf(principal), true);
   }
 
   /**
@@ -39,20 +39,16 @@ export class LimitService {
 
   /** The same checks without counting (A2A refuses before it creates a task; the start counts). */
   check(principal: Principal): Promise<void> {
-    return this.enforce(principal, false);
+    return this.enforce(principal, this.limitsOf(principal), false);
   }
 
   /** A waiting run going on is no new start: only the budget and the concurrency limit apply. */
   checkResume(principal: Principal): Promise<void> {
     const { runsPerMinute: _, ...rest } = this.limitsOf(principal);
-    return this.enforceLimits(principal, rest, false);
+    return this.enforce(principal, rest, false);
   }
 
-  private enforce(principal: Principal, count: boolean): Promise<void> {
-    return this.enforceLimits(principal, this.limitsOf(principal), count);
-  }
-
-  private async enforceLimits(principal: Principal, l: RateLimits, count: boolean): Promise<void> {
+  private async enforce(principal: Principal, l: RateLimits, count: boolean): Promise<void> {
     if (!l.runsPerMinute && !l.concurrentRuns && !l.dailyTokenBudget) return;
     const now = Date.now();
     if (l.dailyTokenBudget) {

@@ -195,7 +195,8 @@ async function begin(repos: Repos, runId: string, threadId: string, input: NewMe
   await repos.runs.closeWaiting(threadId, runId);
   if (state !== undefined) await repos.threads.setState(threadId, state);
   await repos.messages.appendNew(threadId, runId, input);
-  const [thread, { compaction, turns }] = [await repos.threads.getStateAndContext(threadId), await repos.context.load(threadId)];
+  const thread = await repos.threads.getStateAndContext(threadId);
+  const { compaction, turns } = await repos.context.load(threadId);
   return { state: thread.state, history: turns, compaction, context: thread.context };
 }
 

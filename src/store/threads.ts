@@ -31,16 +31,19 @@ export class ThreadRepo {
 
   /** The thread's shared state (AG-UI); null when it has none or the thread does not exist. */
   async getState(id: string): Promise<unknown> {
-    const row = (await selectState(this.db, id)).rows[0];
-    return !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
+    return this.stateOf((await selectState(this.db, id)).rows[0]);
   }
 
   /** The state, and the context size the thread's last model call reported (see Begun.context). */
   async getStateAndContext(id: string): Promise<{ state: unknown; context: { tokens: number; through: number } | null }> {
     const row = (await selectStateAndContext(this.db, id)).rows[0];
-    const state = !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
+    const state = this.stateOf(row);
     const context = row && row.context_tokens !== null && row.context_through !== null ? { tokens: Number(row.context_tokens), through: Number(row.context_through) } : null;
     return { state, context };
+  }
+
+  private stateOf(row: { state: unknown } | undefined): unknown {
+    return !row || row.state === null || row.state === undefined ? null : this.db.json(row.state);
   }
 
   /** Replaces the thread's shared state (null clears it); false when the thread does not exist. */

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 /** POST JSON and return status + parsed body. */
 export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url, {
@@ -80,4 +81,21 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, w
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * One request through node:http: headers go out exactly as given (Origin and friends, as a
+ * browser sends them, which fetch would not), and `localAddress` picks the address it leaves from.
+ */
+export function nodeRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }
