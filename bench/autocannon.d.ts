@@ -15,7 +15,16 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     /** Cycled through in order by every connection. */
-    requests?: Array<{ method?: string; path?: string; headers?: Record<string, string>; body?: string }>;
+    requests?: Request[];
+  }
+
+  interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    /** Called before each request is sent; what it returns is sent. */
+    setupRequest?: (req: Request) => Request;
   }
 
   interface Result {
@@ -29,7 +38,7 @@ declare module 'autocannon' {
 
   function autocannon(opts: Options, cb: (err: Error | null, result: Result) => void): unknown;
   namespace autocannon {
-    export type { Options, Result };
+    export type { Options, Request, Result };
   }
   export = autocannon;
 }

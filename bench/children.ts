@@ -21,7 +21,7 @@ export interface Child {
 const children = new Set<ChildProcess>();
 
 /**
- * Runs `node --import tsx <script>` and resolves with the URL from the first stdout line that
+ * Runs `node <script>` (with `--import tsx` for a .ts script) and resolves with the URL from the first stdout line that
  * `pickUrl` accepts. stdout is read to the end afterwards so a chatty child never blocks on a full pipe.
  */
 export function spawnNode(
@@ -29,7 +29,7 @@ export function spawnNode(
   script: string,
   opts: { cwd: string; env: NodeJS.ProcessEnv; pickUrl: (record: any) => string | undefined; timeoutMs?: number },
 ): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+  const proc = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
     cwd: opts.cwd,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -84,3 +84,14 @@ export async function stopAll(graceMs = 3000): Promise<void> {
 process.on('exit', () => {
   for (const p of children) p.kill('SIGKILL');
 });
+
+/** SIGTERM one child and wait for it to exit (SIGKILL after `graceMs`). */
+export async function stopChild(child: Child, graceMs = 3000): Promise<void> {
+  const p = child.proc;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,21 +1,22 @@
-// One measured cell: autocannon against one route of one target, plus the target's CPU and memory.
+// Measures one target: autocannon cells (throughput, latency, CPU per run), time to first token,
+// and many open slow streams. CPU is read from /proc, so the driver's own work is not counted.
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type { Child } from './children.js';
-import { cpuMs, peakRssMb } from './proc-stats.js';
+import { cpuMs, peakRssMb, postgresCpuMs, rssMb } from './proc-stats.js';
+import type { BenchRoute } from './protocols.js';
 
-export const ROUTES = ['/v1/run', '/v1/run/stream'] as const;
-
-/** No session_id: the server starts a new session per request, so runs never queue on one thread. */
-const BODY = JSON.stringify({ prompt: 'hello' });
 const HEADERS: Record<string, string> = { 'content-type': 'application/json' };
 
-/** Every request of the bench carries this key (the bare proxy ignores it). */
+/** Every request of the bench carries this key (the floor ignores it). */
 export function useApiKey(key: string): void {
   HEADERS.authorization = `Bearer ${key}`;
 }
 /** The last word of the fake's reply (fake-server.ts): present only if the whole reply got through. */
 const LAST_WORD = 'word50';
+/** Its first word: the first token the client sees. */
+const FIRST_WORD = 'word1';
 
 export interface Cell {
   target: string;
@@ -28,6 +29,8 @@ export interface Cell {
   non2xx: number;
   errors: number;
   cpuMsPerRun: number;
+  /** PostgreSQL's own CPU per run (`--db postgres://…`). */
+  pgCpuMsPerRun?: number;
   peakRssMb: number;
 }
 
@@ -37,38 +40,65 @@ function fire(opts: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-/** One request per route, so a target that answers fast but wrong fails instead of being measured. */
-export async function probe(target: Child): Promise<void> {
-  for (const route of ROUTES) {
-    const res = await fetch(target.url + route, { method: 'POST', headers: HEADERS, body: BODY });
-    const text = await res.text();
-    if (!res.ok || !text.includes(LAST_WORD)) {
-      throw new Error(`${target.name} POST ${route} answered ${res.status}: ${text.slice(0, 500)}`);
-    }
-  }
-}
-
-/** Both routes, alternating per request, to warm JIT, pools and the database before measuring. */
-export async function warmUp(target: Child, seconds = 2, connections = 10): Promise<void> {
-  if (seconds <= 0) return;
-  await fire({
-    url: target.url,
-    connections,
-    duration: seconds,
-    requests: ROUTES.map((path) => ({ method: 'POST', path, headers: HEADERS, body: BODY })),
+/** One request at a time over a fresh connection; resolves with the whole body and when the first token arrived. */
+export function once(target: Child, route: BenchRoute, prompt: string): Promise<{ status: number; body: string; firstTokenMs: number; totalMs: number }> {
+  const { path, body } = route.request(prompt);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(target.url + path, { method: route.method, headers: body ? HEADERS : { ...HEADERS, 'content-type': '' }, agent: false }, (res) => {
+      let text = '';
+      let firstTokenMs = NaN;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (Number.isNaN(firstTokenMs) && text.includes(FIRST_WORD)) firstTokenMs = performance.now() - started;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, firstTokenMs, totalMs: performance.now() - started }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
-export async function measure(target: Child, route: string, connections: number, seconds: number): Promise<Cell> {
+/** One request per route, so a target that answers fast but wrong fails instead of being measured. */
+export async function probe(target: Child, routes: BenchRoute[]): Promise<void> {
+  for (const route of routes) {
+    const r = await once(target, route, 'hello');
+    if (r.status !== 200 || !r.body.includes(LAST_WORD)) throw new Error(`${target.name} ${route.name} answered ${r.status}: ${r.body.slice(0, 500)}`);
+  }
+}
+
+function requests(route: BenchRoute, prompt = 'hello'): autocannon.Request[] {
+  return [
+    {
+      method: route.method,
+      headers: HEADERS,
+      setupRequest: (req) => {
+        const { path, body } = route.request(prompt);
+        return { ...req, path, body };
+      },
+    },
+  ];
+}
+
+/** Every route in turn, to warm JIT, pools and the database before measuring. */
+export async function warmUp(target: Child, routes: BenchRoute[], seconds: number, connections = 10): Promise<void> {
+  if (seconds <= 0) return;
+  for (const route of routes) await fire({ url: target.url, connections, duration: Math.max(1, seconds / routes.length), requests: requests(route) });
+}
+
+export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean } = {}): Promise<Cell> {
   const cpuBefore = cpuMs(target.pid);
-  const r = await fire({ url: target.url + route, method: 'POST', headers: HEADERS, body: BODY, connections, duration: seconds });
+  const pgBefore = opts.postgres ? postgresCpuMs() : 0;
+  const r = await fire({ url: target.url, connections, duration: seconds, requests: requests(route) });
   // Requests cut off at the end keep the target busy briefly; charge that work to this cell, not the next.
   await sleep(250);
   const cpu = cpuMs(target.pid) - cpuBefore;
   const completed = r['2xx'];
   return {
     target: target.name,
-    route,
+    route: route.name,
     connections,
     reqPerSec: r.requests.mean,
     p50Ms: r.latency.p50,
@@ -77,6 +107,81 @@ export async function measure(target: Child, route: string, connections: number,
     non2xx: r.non2xx,
     errors: r.errors, // includes timeouts
     cpuMsPerRun: completed ? cpu / completed : NaN,
+    pgCpuMsPerRun: opts.postgres && completed ? (postgresCpuMs() - pgBefore) / completed : undefined,
     peakRssMb: peakRssMb(target.pid),
   };
+}
+
+export interface FirstToken {
+  target: string;
+  route: string;
+  samples: number;
+  p50Ms: number;
+  p90Ms: number;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Time to the first token at c=1 (the fake waits 20 ms before it answers), `n` requests one after another. */
+export async function firstToken(target: Child, route: BenchRoute, n: number): Promise<FirstToken> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await once(target, route, 'first-token');
+    if (r.status !== 200 || Number.isNaN(r.firstTokenMs)) throw new Error(`${target.name} ${route.name}: no first token (${r.status}) ${r.body.slice(0, 300)}`);
+    times.push(r.firstTokenMs);
+  }
+  times.sort((a, b) => a - b);
+  return { target: target.name, route: route.name, samples: n, p50Ms: quantile(times, 0.5), p90Ms: quantile(times, 0.9) };
+}
+
+export interface OpenStreams {
+  streams: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  kbPerStream: number;
+}
+
+/** `count` slow streams open at once (the fake sends a word every 500 ms); memory once every one has its first token. */
+export async function openStreams(target: Child, route: BenchRoute, count: number): Promise<OpenStreams> {
+  const idle = rssMb(target.pid);
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const reqs: http.ClientRequest[] = [];
+  let started = 0;
+  const allStarted = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${started} of ${count} streams got a first token in 60 s`)), 60_000);
+    for (let i = 0; i < count; i++) {
+      const { path, body } = route.request('slow');
+      const req = http.request(target.url + path, { method: route.method, headers: HEADERS, agent }, (res) => {
+        let seen = false;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (seen) return;
+          text += chunk;
+          if (text.includes(FIRST_WORD)) {
+            seen = true;
+            text = '';
+            if (++started === count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        res.on('error', () => {});
+      });
+      req.on('error', () => {});
+      req.end(body);
+      reqs.push(req);
+    }
+  });
+  try {
+    await allStarted;
+    await sleep(1000); // a couple of words more on every stream
+    const now = rssMb(target.pid);
+    return { streams: count, idleRssMb: idle, peakRssMb: Math.max(now, peakRssMb(target.pid)), kbPerStream: ((now - idle) * 1024) / count };
+  } finally {
+    for (const r of reqs) r.destroy();
+    agent.destroy();
+    await sleep(2000); // the server notices the clients left
+  }
 }

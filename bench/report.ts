@@ -1,25 +1,103 @@
-// The results as a fixed-width markdown table. Latencies are whole ms: autocannon's resolution.
-import type { Cell } from './load.js';
+// The results as fixed-width markdown tables, each row beside the floor measured in the same run.
+import type { ColdStart } from './cold-start.js';
+import type { Cell, FirstToken } from './load.js';
 
-const COLUMNS: Array<{ title: string; value: (c: Cell) => string; left?: boolean }> = [
-  { title: 'target', value: (c) => c.target, left: true },
-  { title: 'route', value: (c) => `POST ${c.route}`, left: true },
-  { title: 'c', value: (c) => String(c.connections) },
-  { title: 'req/s', value: (c) => c.reqPerSec.toFixed(0) },
-  { title: 'p50 ms', value: (c) => c.p50Ms.toFixed(0) },
-  { title: 'p99 ms', value: (c) => c.p99Ms.toFixed(0) },
-  { title: 'runs', value: (c) => String(c.completed) },
-  { title: 'non-2xx', value: (c) => String(c.non2xx) },
-  { title: 'errors', value: (c) => String(c.errors) },
-  { title: 'CPU ms/run', value: (c) => (Number.isFinite(c.cpuMsPerRun) ? c.cpuMsPerRun.toFixed(2) : '-') },
-  { title: 'peak RSS MB', value: (c) => c.peakRssMb.toFixed(0) },
-];
+interface Column<T> {
+  title: string;
+  value: (row: T) => string;
+  left?: boolean;
+}
 
-export function table(cells: Cell[]): string {
-  const rows = cells.map((cell) => COLUMNS.map((col) => col.value(cell)));
-  const widths = COLUMNS.map((col, i) => Math.max(col.title.length, ...rows.map((r) => r[i].length)));
-  const line = (values: string[]) =>
-    `| ${values.map((v, i) => (COLUMNS[i].left ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (COLUMNS[i].left ? ':' : '-') + '-'.repeat(w) + (COLUMNS[i].left ? '-' : ':')).join('|')}|`;
-  return [line(COLUMNS.map((c) => c.title)), rule, ...rows.map(line)].join('\n');
+function render<T>(columns: Column<T>[], data: T[]): string {
+  const rows = data.map((row) => columns.map((col) => col.value(row)));
+  const widths = columns.map((col, i) => Math.max(col.title.length, ...rows.map((r) => r[i].length)));
+  const line = (values: string[]) => `| ${values.map((v, i) => (columns[i].left ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (columns[i].left ? ':' : '-') + '-'.repeat(w) + (columns[i].left ? '-' : ':')).join('|')}|`;
+  return [line(columns.map((c) => c.title)), rule, ...rows.map(line)].join('\n');
+}
+
+const fixed = (n: number | undefined, digits = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+/** Throughput cells; "× floor" is CPU per run over the floor's at the same concurrency. */
+export function table(cells: Cell[], floorName: string): string {
+  const floorCpu = (c: Cell) => cells.find((f) => f.route === floorName && f.connections === c.connections)?.cpuMsPerRun;
+  const withPg = cells.some((c) => c.pgCpuMsPerRun !== undefined);
+  const columns: Column<Cell>[] = [
+    { title: 'target', value: (c) => c.target, left: true },
+    { title: 'route', value: (c) => c.route, left: true },
+    { title: 'c', value: (c) => String(c.connections) },
+    { title: 'req/s', value: (c) => c.reqPerSec.toFixed(0) },
+    { title: 'p50 ms', value: (c) => c.p50Ms.toFixed(0) },
+    { title: 'p99 ms', value: (c) => c.p99Ms.toFixed(0) },
+    { title: 'runs', value: (c) => String(c.completed) },
+    { title: 'non-2xx', value: (c) => String(c.non2xx) },
+    { title: 'errors', value: (c) => String(c.errors) },
+    { title: 'CPU ms/run', value: (c) => fixed(c.cpuMsPerRun) },
+    { title: '× floor', value: (c) => fixed(c.cpuMsPerRun / (floorCpu(c) ?? NaN), 1) },
+    ...(withPg ? [{ title: 'PostgreSQL CPU ms/run', value: (c: Cell) => fixed(c.pgCpuMsPerRun) }] : []),
+    { title: 'peak RSS MB', value: (c) => c.peakRssMb.toFixed(0) },
+  ];
+  return render(columns, cells);
+}
+
+/** p50/p90 time to first token, and the p50 over the floor's. */
+export function firstTokenTable(rows: FirstToken[], floorName: string): string {
+  const floor = rows.find((r) => r.route === floorName)?.p50Ms ?? NaN;
+  return render<FirstToken>(
+    [
+      { title: 'target', value: (r) => r.target, left: true },
+      { title: 'route', value: (r) => r.route, left: true },
+      { title: 'requests', value: (r) => String(r.samples) },
+      { title: 'p50 ms', value: (r) => r.p50Ms.toFixed(2) },
+      { title: 'p90 ms', value: (r) => r.p90Ms.toFixed(2) },
+      { title: 'p50 over floor ms', value: (r) => (r.route === floorName ? '-' : `+${(r.p50Ms - floor).toFixed(2)}`) },
+    ],
+    rows,
+  );
+}
+
+export function coldTable(rows: ColdStart[]): string {
+  return render<ColdStart>(
+    [
+      { title: 'process', value: (r) => r.target, left: true },
+      { title: 'starts', value: (r) => String(r.runs) },
+      { title: 'min ms', value: (r) => r.minMs.toFixed(0) },
+      { title: 'median ms', value: (r) => r.medianMs.toFixed(0) },
+      { title: 'max ms', value: (r) => r.maxMs.toFixed(0) },
+    ],
+    rows,
+  );
+}
+
+export function memoryTable(rows: Array<{ target: string; idleRssMb: number; peakRssMb?: number; note?: string }>): string {
+  return render(
+    [
+      { title: 'process', value: (r) => r.target, left: true },
+      { title: 'idle RSS MB', value: (r) => r.idleRssMb.toFixed(0) },
+      { title: 'peak RSS MB', value: (r) => fixed(r.peakRssMb, 0) },
+      { title: '', value: (r) => r.note ?? '', left: true },
+    ],
+    rows,
+  );
+}
+
+/** Mean CPU per run over the passes, by route and concurrency, each target beside the first one. */
+export function comparisonTable(cells: Cell[], targets: string[]): string {
+  const keys = [...new Set(cells.filter((c) => targets.includes(c.target)).map((c) => `${c.route}\u0000${c.connections}`))];
+  const mean = (target: string, key: string) => {
+    const xs = cells.filter((c) => c.target === target && `${c.route}\u0000${c.connections}` === key).map((c) => c.cpuMsPerRun);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const rows = keys.flatMap((key) => targets.map((target) => ({ key, target, cpu: mean(target, key), base: mean(targets[0], key), passes: cells.filter((c) => c.target === target && `${c.route}\u0000${c.connections}` === key).length })));
+  return render<(typeof rows)[number]>(
+    [
+      { title: 'route', value: (r) => r.key.split('\u0000')[0], left: true },
+      { title: 'c', value: (r) => r.key.split('\u0000')[1] },
+      { title: 'target', value: (r) => r.target, left: true },
+      { title: 'passes', value: (r) => String(r.passes) },
+      { title: 'mean CPU ms/run', value: (r) => r.cpu.toFixed(3) },
+      { title: `vs ${targets[0]}`, value: (r) => (r.target === targets[0] ? '-' : `${r.cpu >= r.base ? '+' : ''}${(((r.cpu - r.base) / r.base) * 100).toFixed(1)}%`) },
+    ],
+    rows,
+  );
 }

@@ -1,6 +1,9 @@
-// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --db postgres://… --api-key KEY --observe --json]
-// --observe: the server three times: metrics and traces off, metrics only, both on (OTLP/HTTP to a receiver in this process, /metrics scraped every second).
-// The agent server and a bare proxy (the floor), both in front of the same fake Anthropic API.
+// npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --routes lean,ag-ui,… --db postgres://… --api-key KEY --observe --json]
+// The compiled server (dist/, as `npm start` runs it) and the floor (a plain-node pipe), both in front of
+// the same fake Anthropic API, each in its own process. Every row prints its ratio to the floor.
+// --observe: the server three times (metrics and traces off, metrics only, both on, exporting OTLP/HTTP
+// to a receiver in this process, /metrics scraped every --scrape-s seconds), lean routes only.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +12,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { baseEnv, isAlive, spawnNode, stopAll, type Child } from './children.js';
-import { measure, probe, ROUTES, useApiKey, warmUp, type Cell } from './load.js';
-import { table } from './report.js';
+import { coldStart } from './cold-start.js';
+import { firstToken, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
+import { rssMb } from './proc-stats.js';
+import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
+import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
 
-const USAGE = 'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--json]';
+const USAGE =
+  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--json]';
 
 function parseFlags() {
   try {
@@ -22,6 +29,12 @@ function parseFlags() {
         // Long enough for the JIT to settle: its compiler threads are busy for the first ~15 s of load.
         warmup: { type: 'string', default: '10' },
         connections: { type: 'string', default: '1,50' },
+        routes: { type: 'string', default: Object.keys(ROUTES).join(',') },
+        'first-token': { type: 'string', default: '100' },
+        streams: { type: 'string', default: '1000' },
+        passes: { type: 'string', default: '1' },
+        // Prometheus' usual scrape interval.
+        'scrape-s': { type: 'string', default: '15' },
         db: { type: 'string' },
         // The server is started with this one key and every request carries it (auth is on the measured path).
         'api-key': { type: 'string' },
@@ -33,7 +46,14 @@ function parseFlags() {
     const duration = Number(values.duration);
     const warmup = Number(values.warmup);
     const connections = values.connections.split(',').map(Number);
-    if (duration > 0 && warmup >= 0 && connections.every((c) => Number.isInteger(c) && c > 0)) return { ...values, duration, warmup, connections };
+    const routes = values.routes.split(',').map((r) => ROUTES[r]);
+    const samples = Number(values['first-token']);
+    const streams = Number(values.streams);
+    const passes = Number(values.passes);
+    const scrapeS = Number(values['scrape-s']);
+    if (scrapeS > 0 && Number.isInteger(passes) && passes > 0 && duration > 0 && warmup >= 0 && connections.every((c) => Number.isInteger(c) && c > 0) && routes.every(Boolean) && samples >= 0 && streams >= 0) {
+      return { ...values, duration, warmup, connections, routes, samples, streams, passes, scrapeS };
+    }
   } catch (err) {
     console.error((err as Error).message);
   }
@@ -47,9 +67,9 @@ if (apiKey) useApiKey(apiKey);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
-const databaseUrl = flags.db ?? process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'bench.sqlite')}`;
+const postgres = flags.db ?? process.env.BENCH_DATABASE_URL;
 /** Each server target gets a fresh SQLite file: a later target must not pay for an earlier one's rows. */
-const databaseOf = (name: string) => (databaseUrl.startsWith('sqlite:') && !flags.db && !process.env.BENCH_DATABASE_URL ? `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}` : databaseUrl);
+const databaseOf = (name: string) => postgres ?? `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}`;
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
@@ -62,66 +82,109 @@ process.on('SIGINT', () => void shutdown(130));
 process.on('SIGTERM', () => void shutdown(143));
 
 async function main(): Promise<void> {
+  // What `npm start` runs: the compiled server, rebuilt if a source changed.
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });
   const upstream = { ANTHROPIC_API_KEY: 'bench', ANTHROPIC_BASE_URL: fake.url };
+  const serverEnv = (name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...baseEnv(),
+    ...upstream,
+    AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
+    DATABASE_URL: databaseOf(name),
+    LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
+    AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
+    ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
+    ...extra,
+  });
   const server = (name: string, extra: NodeJS.ProcessEnv = {}) =>
-    spawnNode(name, 'src/main.ts', {
-      cwd: root,
-      env: {
-        ...baseEnv(),
-        ...upstream,
-        AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
-        DATABASE_URL: databaseOf(name),
-        LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
-        AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
-        ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
-        ...extra,
-      },
-      pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined),
-    });
+    spawnNode(name, 'dist/main.js', { cwd: root, env: serverEnv(name, extra), pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined) });
+  const startFloor = () => spawnNode('floor', 'bench/floor.mjs', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url });
+
+  // Cold start first, while the machine is quiet.
+  const cold = [
+    await coldStart('server (node dist/main.js)', () => server(`cold-${Math.random()}`), 5),
+    await coldStart('floor', startFloor, 5),
+  ];
+
+  const routes: BenchRoute[] = flags.observe ? [ROUTES.lean, ROUTES['lean-blocking']] : flags.routes;
   const targets: Child[] = [];
   if (flags.observe) {
     const receiver = await startSpanReceiver();
     targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
     const metricsOnly = await server('server, metrics');
     targets.push(metricsOnly);
-    scrapeEverySecond(metricsOnly.url);
+    scrapeEvery(metricsOnly.url, flags.scrapeS);
     const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     targets.push(on);
-    scrapeEverySecond(on.url);
+    scrapeEvery(on.url, flags.scrapeS);
   } else {
     targets.push(await server('server'));
   }
-  targets.push(await spawnNode('bare proxy', 'bench/bare-proxy.ts', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url }));
+  const floor = await startFloor();
 
   const cells: Cell[] = [];
+  const memory: Array<{ target: string; idleRssMb: number; peakRssMb?: number; note?: string }> = [];
+  const check = (...children: Child[]) => {
+    for (const child of [fake, ...children]) if (!isAlive(child)) throw new Error(`${child.name} exited during the bench`);
+  };
+  await probe(floor, [FLOOR]);
+  await warmUp(floor, [FLOOR], warmup);
+  for (const c of flags.connections) cells.push(await measure(floor, FLOOR, c, duration));
+  const idle = new Map<Child, number>();
   for (const target of targets) {
-    await probe(target);
-    await warmUp(target, warmup);
-    for (const route of ROUTES) {
+    await probe(target, routes);
+    await new Promise((r) => setTimeout(r, 2000));
+    idle.set(target, rssMb(target.pid));
+    await warmUp(target, routes, warmup);
+  }
+  // Targets take turns cell by cell (and pass by pass), so a busy moment of the machine does not land on one of them only.
+  for (let pass = 1; pass <= flags.passes; pass++) {
+    for (const route of routes) {
       for (const c of flags.connections) {
-        for (const child of [fake, target]) {
-          if (!isAlive(child)) throw new Error(`${child.name} exited during the bench`);
+        for (const target of targets) {
+          check(target);
+          const cell = await measure(target, route, c, duration, { postgres: Boolean(postgres) });
+          console.error(`${target.name} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
+          cells.push(cell);
         }
-        const cell = await measure(target, route, c, duration);
-        console.error(`${target.name} POST ${route} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s`);
-        cells.push(cell);
       }
     }
   }
+  for (const target of targets) {
+    memory.push({ target: target.name, idleRssMb: idle.get(target)!, peakRssMb: Math.max(...cells.filter((c) => c.target === target.name).map((c) => c.peakRssMb)) });
+  }
+
+  const tokens: FirstToken[] = [];
+  if (flags.samples) {
+    tokens.push(await firstToken(floor, FLOOR, flags.samples));
+    for (const route of routes.filter((r) => r.streamed)) tokens.push(await firstToken(targets[0], route, flags.samples));
+  }
+
+  if (flags.streams && !flags.observe) {
+    // A fresh server, so its peak is the streams' own.
+    const streamer = await server('server, open streams');
+    await probe(streamer, [ROUTES.lean]);
+    const s = await openStreams(streamer, ROUTES.lean, flags.streams);
+    memory.push({ target: `${streamer.name}: ${s.streams} lean streams`, idleRssMb: s.idleRssMb, peakRssMb: s.peakRssMb, note: `${s.kbPerStream.toFixed(0)} KB per stream` });
+  }
+  memory.push({ target: 'floor', idleRssMb: rssMb(floor.pid) });
 
   const meta = {
     node: process.version,
     cpu: `${cpus()[0]?.model ?? 'unknown'} (${cpus().length} CPUs)`,
     date: new Date().toISOString(),
-    database: databaseUrl.startsWith('sqlite:') ? 'sqlite (a temp file per target)' : databaseUrl.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@'),
+    database: postgres ? postgres.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@') : 'sqlite (a temp file per target)',
     durationS: duration,
     warmupS: warmup,
     auth: apiKey ? 'one API key' : 'none (loopback)',
   };
-  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up at c=10\n`);
-  console.log(table(cells));
-  if (flags.json) console.log(JSON.stringify({ meta, cells }));
+  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up\n`);
+  console.log(table(cells, FLOOR.name));
+  if (targets.length > 1) console.log(`\nMean over passes\n\n${comparisonTable(cells, targets.map((t) => t.name))}`);
+  if (tokens.length) console.log(`\nTime to first token, c=1 (the fake waits 20 ms before answering)\n\n${firstTokenTable(tokens, FLOOR.name)}`);
+  console.log(`\nCold start, spawn to the first 200 on /health (the floor: to its first answer)\n\n${coldTable(cold)}`);
+  console.log(`\nMemory\n\n${memoryTable(memory)}`);
+  if (flags.json) console.log(JSON.stringify({ meta, cells, tokens, cold, memory }));
 }
 
 /** Takes OTLP/HTTP exports and drops them (the receiver's CPU is not the server's). */
@@ -136,9 +199,9 @@ async function startSpanReceiver(): Promise<{ url: string }> {
 }
 
 /** A Prometheus-like scraper, so the cost of rendering /metrics is in the measure too. */
-function scrapeEverySecond(url: string): void {
+function scrapeEvery(url: string, seconds: number): void {
   const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-  setInterval(() => void fetch(`${url}/metrics`, { headers }).then((r) => r.text(), () => {}), 1000).unref();
+  setInterval(() => void fetch(`${url}/metrics`, { headers }).then((r) => r.text(), () => {}), seconds * 1000).unref();
 }
 
 main().then(

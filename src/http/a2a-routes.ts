@@ -10,6 +10,7 @@ import { invalidFileBytes } from '../protocols/a2a/input.js';
 import { A2aExecutor, A2aRequestHandler, type A2aEndpoint } from './a2a/executor.js';
 import { principalUser } from './a2a/principal-user.js';
 import { publicBaseUrl } from './public-url.js';
+import { coalesceWrites } from './sse.js';
 import { A2aTasks, A2aTaskStore } from './a2a/tasks.js';
 import type { Services } from '../services/index.js';
 
@@ -93,7 +94,10 @@ export function a2aRoutes(opts: A2aRoutesOptions): Router {
     if (req.method === 'POST' && req.path === '/') return next(new AppError('not_found', `unknown agent "${req.params.agentId}"`));
     next();
   });
-  r.use('/v1/a2a', serverEndpoint);
+  r.use('/v1/a2a', (_req, res, next) => {
+    coalesceWrites(res); // the SDK writes each SSE event on its own
+    next();
+  }, serverEndpoint);
   r.use(['/v1/a2a', '/.well-known'], jsonRpcErrors());
   return r;
 }

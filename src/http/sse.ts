@@ -167,3 +167,24 @@ export class SseStream {
     for (const fn of this.closeListeners) fn();
   }
 }
+
+/**
+ * For streams a library writes frame by frame (tRPC, the A2A SDK): the writes of one tick leave
+ * in one socket write (cork now, uncork on the next tick) instead of one syscall per frame.
+ */
+export function coalesceWrites(res: Response): void {
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  res.write = ((...args: unknown[]) => {
+    if (!corked && !res.writableEnded) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as Response['write'];
+}

@@ -8,6 +8,7 @@ import { appRouter } from '../trpc/router.js';
 import { principalOf } from './auth.js';
 import { sendGuardError } from './guards.js';
 import { decodeJsonText, MAX_BODY_BYTES, parseJsonText, readRawBody } from './json-body.js';
+import { coalesceWrites } from './sse.js';
 
 /** tRPC over HTTP (queries, mutations, batching, SSE subscriptions); mount at /trpc. */
 export function trpcRoutes(ctx: TrpcContext, logger: Logger): RequestHandler {
@@ -41,6 +42,7 @@ export function trpcRoutes(ctx: TrpcContext, logger: Logger): RequestHandler {
       if (err instanceof AppError) return sendGuardError(req, res, err, ctx.production);
       throw err;
     }
+    coalesceWrites(res); // a subscription writes each event on its own
     return trpc(req, res, next);
   };
 }

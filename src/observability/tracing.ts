@@ -22,6 +22,11 @@ const NONE = {};
 const FAILED = new Set(['failed', 'timed_out', 'interrupted']);
 let registered = false;
 
+const bsp = (name: string, fallback: number) => {
+  const n = Number(process.env[name]);
+  return process.env[name] && n > 0 ? n : fallback;
+};
+
 export function startTracing(opts: { url: string; content: boolean; serviceName?: string }): Tracing {
   // No global context manager: on Node 20 its AsyncLocalStorage hooks every promise, which cost
   // more CPU than all the spans. A request's context travels explicitly instead: the HTTP span's
@@ -34,7 +39,15 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
   const runSpans = new Map<string, { trace_id: string; span_id: string }>();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'agent-server' }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url }))],
+    // Larger batches than the SDK's defaults (512 of a 2048 queue), unless OTEL_BSP_* says otherwise: a
+    // busy server makes several spans per run, and each export costs a request whatever its size.
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url }), {
+        maxQueueSize: bsp('OTEL_BSP_MAX_QUEUE_SIZE', 16_384),
+        maxExportBatchSize: bsp('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 4096),
+        scheduledDelayMillis: bsp('OTEL_BSP_SCHEDULE_DELAY', 5000),
+      }),
+    ],
   });
   const tracer = provider.getTracer('agent-server');
   const content = opts.content;

@@ -20,7 +20,9 @@ export class ThreadRepo {
 
   /** Creates the thread on first use, owned by `owner`; an existing thread is left as it is. Returns its owner. */
   async ensure(id: string, agentId: string, owner: string | null, now = new Date().toISOString()): Promise<string | null> {
-    await ensureThread(this.db, id, agentId, owner, now, now);
+    // A new thread is its caller's: only an existing one needs its owner read (one round trip saved per new thread).
+    const created = (await ensureThread(this.db, id, agentId, owner, now, now)).rows[0];
+    if (created) return created.owner ?? null;
     return (await selectOwner(this.db, id)).rows[0]?.owner ?? null;
   }
 
@@ -119,7 +121,8 @@ const ensureThread = prepared(
     db.kysely
       .insertInto('threads')
       .values({ id, agent_id: agentId, title: null, metadata: '{}', state: null, created_at: created, updated_at: updated, owner })
-      .onConflict((oc) => oc.column('id').doNothing()),
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('owner'),
 );
 const selectOwner = prepared((db, id: string) => db.kysely.selectFrom('threads').select('owner').where('id', '=', id));
 const selectStateAndContext = prepared((db, id: string) => db.kysely.selectFrom('threads').select(['state', 'context_tokens', 'context_through']).where('id', '=', id));

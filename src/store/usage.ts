@@ -25,26 +25,33 @@ export class UsageRepo {
    * principal come from the run's row, so they are the ones its listing shows.
    */
   async record(runId: string, model: string, step: number, u: Usage, now = new Date()): Promise<void> {
-    const run = await this.db.kysely.selectFrom('runs').select(['thread_id', 'agent_id', 'principal']).where('id', '=', runId).executeTakeFirst();
-    if (!run) return;
     const at = now.toISOString();
+    // One statement (INSERT … SELECT): no round trip to read the run first (a missing run inserts nothing).
+    // Numbers are cast: PostgreSQL types a bare parameter in a select list as text.
+    const int = (n: number) => sql<number>`cast(${n} as integer)`;
     await this.db.kysely
       .insertInto('usage_records')
-      .values({
-        id: newId('usage'),
-        run_id: runId,
-        thread_id: run.thread_id,
-        agent_id: run.agent_id,
-        principal: run.principal,
-        model,
-        step,
-        input_tokens: u.input_tokens,
-        output_tokens: u.output_tokens,
-        cache_read_tokens: u.cache_read_input_tokens,
-        cache_write_tokens: u.cache_creation_input_tokens,
-        day: at.slice(0, 10),
-        created_at: at,
-      })
+      .columns(['id', 'run_id', 'thread_id', 'agent_id', 'principal', 'model', 'step', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'day', 'created_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('runs')
+          .select([
+            eb.val(newId('usage')).as('id'),
+            'id as run_id',
+            'thread_id',
+            'agent_id',
+            'principal',
+            eb.val(model).as('model'),
+            int(step).as('step'),
+            int(u.input_tokens).as('input_tokens'),
+            int(u.output_tokens).as('output_tokens'),
+            int(u.cache_read_input_tokens).as('cache_read_tokens'),
+            int(u.cache_creation_input_tokens).as('cache_write_tokens'),
+            eb.val(at.slice(0, 10)).as('day'),
+            eb.val(at).as('created_at'),
+          ])
+          .where('id', '=', runId),
+      )
       .execute();
   }
 

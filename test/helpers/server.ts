@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
@@ -70,9 +71,12 @@ export interface SpawnedServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The real server as its own process (`node --import tsx src/main.ts`), for signals and crashes. */
+/** The compiled server (`npm test` builds it first), as `npm start` runs it. */
+export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** The real server as its own process (`node dist/main.js`, what `npm start` runs), for signals, crashes and start-up. */
 export async function spawnServer(opts: TestServerOptions & { dir: string }): Promise<SpawnedServer> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [SERVER_ENTRY], {
     env: { ...process.env, ...buildEnv(opts, opts.dir) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

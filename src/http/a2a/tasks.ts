@@ -4,6 +4,7 @@ import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import type { RunEvent } from '../../../contracts/events.js';
 import type { LiveRun } from '../../runtime/live-run.js';
 import type { Principal } from '../../auth/principal.js';
+import { canSee } from '../../services/access.js';
 import type { Services } from '../../services/index.js';
 import { principalFrom } from './principal-user.js';
 import type { NewMessage } from '../../store/messages.js';
@@ -23,6 +24,8 @@ import { compactTask, deriveTask, runStatusesOf, type A2aEventMapper } from '../
  */
 export class A2aTasks {
   private readonly published = new Map<string, Task>();
+  /** Owner and agent of each tracked task's run (immutable): the SDK loads a live task on every update it publishes. */
+  private readonly owners = new Map<string, Pick<RunRecord, 'principal' | 'agent_id'>>();
 
   constructor(private readonly services: Services) {}
 
@@ -37,6 +40,7 @@ export class A2aTasks {
 
   untrack(taskId: string): void {
     this.published.delete(taskId);
+    this.owners.delete(taskId);
   }
 
   /** What the SDK saves: kept only for tracked tasks whose run is still live here. */
@@ -46,12 +50,21 @@ export class A2aTasks {
 
   /** The task as clients should see it now; undefined if unknown, another principal's or of another agent. */
   async load(principal: Principal, taskId: string, agentId: string | null): Promise<Task | undefined> {
+    const view = this.published.get(taskId);
+    const owner = view && this.owners.get(taskId);
+    if (view && owner && this.isLive(taskId)) {
+      // The same visibility rule as `run()`, without reading the run again.
+      return canSee(principal, owner.principal) && (!agentId || owner.agent_id === agentId) ? structuredClone(view) : undefined;
+    }
     const run = await this.run(principal, taskId, agentId);
     if (!run) return undefined;
-    const view = this.published.get(taskId);
     if (view) {
-      if (this.isLive(taskId)) return structuredClone(view);
+      if (this.isLive(taskId)) {
+        this.owners.set(taskId, { principal: run.principal, agent_id: run.agent_id });
+        return structuredClone(view);
+      }
       this.published.delete(taskId);
+      this.owners.delete(taskId);
     }
     return this.derive(run);
   }

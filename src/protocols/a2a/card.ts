@@ -1,11 +1,10 @@
-import { createRequire } from 'node:module';
 import type { AgentCard, AgentInterface, AgentSkill, SecurityRequirement, SecurityScheme } from '@a2a-js/sdk';
 import type { Agent } from '../../agents.js';
+import pkg from '../../../package.json' with { type: 'json' };
 
 /** A2A protocol versions served on every JSON-RPC endpoint, preferred first (the SDK's own, then the previous major). */
 export const A2A_VERSIONS = ['1.0', '0.3'] as const;
 
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string; description?: string };
 
 export const SERVER_CARD_NAME = 'Agent Server';
 export const SERVER_CARD_DESCRIPTION =

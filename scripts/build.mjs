@@ -1,0 +1,64 @@
+// Compiles the server to plain JavaScript in dist/ (what `npm start` runs): no TypeScript
+// transpiling at start-up, dependencies bundled so loading them is one file read each, and the
+// protocol SDKs split into chunks that load on first use. Then the web console (console/dist/).
+// `--if-stale` skips whichever build is newer than its sources.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = join(root, 'dist');
+const entry = join(out, 'main.js');
+
+/** The newest modification time under the sources the bundle is made of. */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const ifStale = process.argv.includes('--if-stale');
+const stale = (built, sources) => !ifStale || !existsSync(built) || statSync(built).mtimeMs < Math.max(...sources.map((p) => (statSync(p).isDirectory() ? newest(p) : statSync(p).mtimeMs)));
+
+if (stale(entry, [join(root, 'src'), join(root, 'contracts'), join(root, 'package.json')])) await buildServer();
+if (stale(join(root, 'console/dist/index.html'), [join(root, 'console/src'), join(root, 'console/index.html'), join(root, 'package.json')])) buildConsole();
+
+function buildConsole() {
+  try {
+    createRequire(import.meta.url).resolve('vite/package.json');
+  } catch {
+    // An install without dev dependencies: the server runs, /console answers 503 and says how to build it.
+    console.warn('console not built: its build tools (dev dependencies) are not installed');
+    return;
+  }
+  execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: root, stdio: 'inherit' });
+}
+
+async function buildServer() {
+  rmSync(out, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, 'src/main.ts')],
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    external: [
+      'better-sqlite3', // native addon
+      'pg-native', // pg's optional native driver
+      'swagger-ui-express', // serves swagger-ui-dist's files from its own folder
+      'swagger-ui-dist',
+    ],
+    // Bundled CommonJS dependencies call require() for Node's built-ins.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+}

@@ -1,0 +1,84 @@
+// The compiled server (dist/, what `npm start` runs) answers every protocol with its official client:
+// each lazily loaded chunk (AG-UI, AI SDK, A2A, REST, docs) loads and works in the bundle.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ClientFactory } from '@a2a-js/sdk/client';
+import { HttpAgent } from '@ag-ui/client';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import { DefaultChatTransport, type UIMessage } from 'ai';
+import createClient from 'openapi-fetch';
+import type { AppRouter } from '../src/trpc/router.js';
+import type { paths } from './generated/openapi.js';
+import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropic.js';
+import { asTask, artifactText, message, send } from './helpers/a2a.js';
+import { TestChat, textOf } from './helpers/ai-chat.js';
+import { postJson, waitFor } from './helpers/http.js';
+import { spawnServer, tempDir, type SpawnedServer } from './helpers/server.js';
+
+describe('the compiled server (node dist/main.js)', () => {
+  let fake: FakeAnthropic;
+  let server: SpawnedServer;
+  let tmp: ReturnType<typeof tempDir>;
+
+  before(async () => {
+    fake = await startFakeAnthropic();
+    fake.setHandler(() => ({ content: [{ type: 'text', text: 'compiled answer' }] }));
+    tmp = tempDir();
+    server = await spawnServer({ dir: tmp.dir, modelUrl: fake.url });
+  });
+  after(async () => {
+    server?.proc.kill('SIGTERM');
+    await server?.exited;
+    await fake.close();
+    tmp.cleanup();
+  });
+
+  it('lean API and REST (openapi-fetch) run and list threads', async () => {
+    const lean = await postJson(`${server.url}/v1/run`, { prompt: 'hi', session_id: 'dist-lean' });
+    assert.equal(lean.status, 200);
+    assert.equal(lean.body.output, 'compiled answer');
+    const api = createClient<paths>({ baseUrl: server.url });
+    const { data, response } = await api.GET('/v1/threads/{id}/messages', { params: { path: { id: 'dist-lean' } } });
+    assert.equal(response.status, 200);
+    assert.deepEqual(data!.items.map((m) => m.role), ['user', 'assistant']);
+  });
+
+  it('tRPC', async () => {
+    const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc` })] });
+    const agents = await trpc.agents.list.query();
+    assert.ok(agents.items.some((a) => a.id === 'assistant'));
+  });
+
+  it('AG-UI HttpAgent', async () => {
+    const threadId = randomUUID();
+    const agent = new HttpAgent({ url: `${server.url}/v1/ag-ui/agents/assistant/runs`, threadId });
+    agent.addMessage({ id: randomUUID(), role: 'user', content: 'hi' });
+    const { newMessages } = await agent.runAgent();
+    assert.equal(newMessages.at(-1)?.content, 'compiled answer');
+  });
+
+  it('AI SDK chat', async () => {
+    const base = `${server.url}/v1/ai-sdk/agents/assistant`;
+    const chat = new TestChat({ id: `dist-${randomUUID()}`, transport: new DefaultChatTransport<UIMessage>({ api: `${base}/runs` }) });
+    await chat.sendMessage({ text: 'hi' });
+    await waitFor(() => chat.status === 'ready', 10_000, 'the chat to finish');
+    assert.equal(textOf(chat.messages.at(-1)), 'compiled answer');
+  });
+
+  it('A2A client from the agent card', async () => {
+    const client = await new ClientFactory().createFromUrl(server.url);
+    assert.equal((await client.getAgentCard()).name, 'Agent Server');
+    const task = asTask(await client.sendMessage(send(message('hi'), { returnImmediately: false })));
+    assert.equal(artifactText(task), 'compiled answer');
+  });
+
+  it('the OpenAPI document and Swagger UI', async () => {
+    const doc = await fetch(`${server.url}/openapi.json`);
+    assert.equal(doc.status, 200);
+    assert.ok((await doc.json()).paths['/v1/threads']);
+    const page = await fetch(`${server.url}/docs/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /swagger-ui/);
+  });
+});
