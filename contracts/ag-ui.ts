@@ -124,7 +124,7 @@ export const AgUiRunRequest = z
       .describe('The whole conversation as the client has it; messages the thread already holds are skipped'),
     tools: z.array(AgUiTool).optional().describe('Frontend tools: when the model calls one the run ends and the client answers with a role "tool" message'),
     context: z.array(AgUiContext).optional().describe('Given to the model as extra system text'),
-    forwardedProps: z.unknown().optional().describe('Passed through; this server reads `timeout_ms` (run timeout in ms) from it when it is an object'),
+    forwardedProps: z.unknown().optional().describe('Passed through; this server reads `timeout_ms` (run timeout in ms), `multitask_strategy` and `webhook` from it when it is an object'),
     resume: z.array(z.unknown()).optional(),
   })
   .meta({ id: 'AgUiRunAgentInput' });

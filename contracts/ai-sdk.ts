@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, TimeoutMs } from './run.js';
+import { Id, TimeoutMs, runStartOptions } from './run.js';
 
 /**
  * AI SDK v6 (`ai` 6.x, `useChat` + `DefaultChatTransport`) request contracts.
@@ -90,6 +90,7 @@ export const AiSdkRunRequest = z
     tools: z.array(AiSdkClientTool).max(128).optional().describe('Tools the client executes: a call ends the run with finishReason "tool-calls"; send the output back as the tool part in state "output-available"'),
     runId: Id.optional().describe('Caller-chosen run id; 409 if taken'),
     timeout_ms: TimeoutMs.optional(),
+    ...runStartOptions,
   })
   .loose()
   .meta({ id: 'AiSdkRunRequest' });

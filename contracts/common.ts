@@ -25,6 +25,7 @@ export const ErrorCode = z.enum([
   'rate_limited',
   'budget_exceeded',
   'cancelled',
+  'thread_busy',
   'timeout',
   'upstream_error',
   'context_overflow',

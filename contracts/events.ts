@@ -21,7 +21,14 @@ export const RunEvent = z
     e('tool.call.start', { id: z.string(), name: z.string() }),
     e('tool.call.delta', { id: z.string(), delta: z.string() }),
     e('tool.call.end', { id: z.string(), name: z.string(), input: z.unknown() }),
-    e('tool.result', { id: z.string(), name: z.string(), output: z.string(), is_error: z.boolean(), denied: z.boolean().optional().describe('A human denied the call; `output` says so to the model') }),
+    e('tool.result', {
+      id: z.string(),
+      name: z.string(),
+      output: z.string(),
+      is_error: z.boolean(),
+      denied: z.boolean().optional().describe('A human denied the call; `output` says so to the model'),
+      duration_ms: z.number().int().nonnegative().optional().describe('Server tools: how long the call took'),
+    }),
     e('tool.approval.requested', { id: z.string(), approval_id: z.string(), name: z.string(), input: z.unknown() }),
     e('state.snapshot', { state: z.unknown() }),
     e('context.compacted', {
@@ -31,7 +38,13 @@ export const RunEvent = z
       tokens_after: z.number().int().describe('Estimated input tokens after'),
     }),
     e('state.delta', { patch: z.array(z.record(z.string(), z.unknown())) }),
-    e('step.finished', { step: z.number().int(), stop_reason: z.string().nullable(), usage: Usage }),
+    e('step.finished', {
+      step: z.number().int(),
+      stop_reason: z.string().nullable(),
+      usage: Usage,
+      duration_ms: z.number().int().nonnegative().optional().describe('The model call, from its request to the end of its stream'),
+      first_token_ms: z.number().int().nonnegative().nullable().optional().describe('From the request to the first text, reasoning or tool delta (null: none came)'),
+    }),
     e('run.finished', {
       status: RunStatus,
       output: z.string(),

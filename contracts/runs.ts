@@ -1,8 +1,26 @@
 import { z } from 'zod';
 import { PendingInputs, RunStatus, Timestamp, ToolCall, Usage } from './common.js';
 import { Cursor, Limit, page } from './pagination.js';
-import { Id, RunRequest } from './run.js';
+import { Background, Id, RunRequest, runStartOptions } from './run.js';
 
+
+export const WebhookDelivery = z
+  .object({
+    id: z.string().describe('The `webhook-id` header: the same on every attempt of this delivery'),
+    type: z.string().describe('`run.<status>`: the status the run had reached'),
+    state: z.enum(['pending', 'delivered', 'failed']).describe('`pending`: not sent yet or to be retried; `failed`: refused (4xx) or out of attempts'),
+    attempts: z.number().int(),
+    last_status: z.number().int().nullable().describe("HTTP status of the receiver's last answer (null: none, e.g. a timeout)"),
+    last_error: z.string().nullable(),
+    next_attempt_at: Timestamp.nullable(),
+    delivered_at: Timestamp.nullable(),
+    created_at: Timestamp,
+  })
+  .meta({ id: 'WebhookDelivery' });
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export const RunWebhook = z.object({ url: z.string(), deliveries: z.array(WebhookDelivery) }).meta({ id: 'RunWebhook' });
+export type RunWebhook = z.infer<typeof RunWebhook>;
 
 export const Run = z
   .object({
@@ -23,6 +41,9 @@ export const Run = z
     started_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
     trace_id: z.string().nullable().describe('OpenTelemetry trace id of the request that started the run (null: tracing was off)'),
+    webhook: RunWebhook.nullable()
+      .optional()
+      .describe('The completion webhook and each of its deliveries (on single-run reads: GET /v1/runs/{id}, /wait, the 202 of a background start); null: none'),
   })
   .meta({ id: 'Run' });
 export type Run = z.infer<typeof Run>;
@@ -51,9 +72,30 @@ export const StartRunRequest = z
     thread_id: Id.optional().describe('Continue this thread; a new one is created when omitted'),
     prompt: RunRequest.shape.prompt,
     timeout_ms: RunRequest.shape.timeout_ms,
+    background: Background.optional(),
+    ...runStartOptions,
   })
   .meta({ id: 'StartRunRequest' });
 export type StartRunRequest = z.infer<typeof StartRunRequest>;
+
+/** Input of the `runs.create` mutation: a background start (answers the run record at once). */
+export const CreateRunInput = StartRunRequest.omit({ background: true });
+export type CreateRunInput = z.infer<typeof CreateRunInput>;
+
+/** Query of GET /v1/runs/{id}/wait. */
+export const RunWaitQuery = z.strictObject({
+  timeout: z.coerce
+    .number<number>({ error: 'timeout must be a number of seconds' })
+    .min(0, 'timeout must not be negative')
+    .max(600, 'timeout must be at most 600 seconds')
+    .optional()
+    .describe('Seconds to wait for the run to end (default 30, at most 600); then 408 with the run as it is'),
+});
+export const RunWaitInput = RunWaitQuery.extend({ id: Id });
+export type RunWaitInput = z.infer<typeof RunWaitInput>;
+
+/** tRPC `runs.wait`: the run once it has ended (or waits for input), or as it is when the timeout passed. */
+export const RunWaitResult = z.object({ timed_out: z.boolean(), run: Run }).meta({ id: 'RunWaitResult' });
 
 const Seq = z.coerce.number<number>({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative');
 
@@ -63,7 +105,7 @@ export const RunEventsQuery = z.strictObject({ after: Seq.optional().describe('R
 /** tRPC subscriptions: the client sends back the last tracked id as `lastEventId` when it reconnects. */
 export const RunEventsInput = RunEventsQuery.extend({ id: Id, lastEventId: z.string().optional() });
 export type RunEventsInput = z.infer<typeof RunEventsInput>;
-export const StartRunInput = StartRunRequest.extend({ lastEventId: z.string().optional() });
+export const StartRunInput = StartRunRequest.omit({ background: true }).extend({ lastEventId: z.string().optional() });
 export type StartRunInput = z.infer<typeof StartRunInput>;
 
 export const CancelRunResult = z

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { Id, TimeoutMs } from '../contracts/run.js';
+import { Id, MultitaskStrategy, TimeoutMs } from '../contracts/run.js';
 
 export type ToolPolicy = 'allow' | 'ask' | 'deny';
 const Policy = z.enum(['allow', 'ask', 'deny'], { error: 'must be "allow", "ask" or "deny"' });
@@ -86,6 +86,8 @@ const AgentSpec = z.strictObject({
   /** Tokens the model takes in one request (default: its family's window). */
   context_window: z.number().int().min(1024).max(10_000_000).optional(),
   compaction: Compaction.optional(),
+  /** What a run start does while the thread has a queued or running run (a request's own choice wins). */
+  multitask_strategy: MultitaskStrategy.optional(),
 });
 const AgentsFile = z.strictObject({ agents: z.record(Id, AgentSpec).refine((a) => Object.keys(a).length > 0, 'declare at least one agent') });
 
@@ -110,6 +112,8 @@ export interface Agent {
   /** Absolute root of the file and shell tools. */
   workspace?: string;
   mcpServers?: Record<string, McpServerSpec>;
+  /** The MCP servers of `mcpServers` that connected at start-up (set by withMcpTools). */
+  mcpStarted?: Set<string>;
   /** Prompt caching (default auto) and its lifetime (default 5m). */
   promptCache?: 'auto' | 'off';
   cacheTtl?: '5m' | '1h';
@@ -117,6 +121,8 @@ export interface Agent {
   contextWindow?: number;
   /** null: never compact; undefined: the defaults. */
   compaction?: { threshold: number; keepRecentTurns: number; summaryMaxTokens: number } | null;
+  /** Default multitask strategy of runs started on this agent (undefined: enqueue). */
+  multitaskStrategy?: MultitaskStrategy;
 }
 
 export const DEFAULT_COMPACTION = { threshold: 0.8, keepRecentTurns: 6, summaryMaxTokens: 2048 } as const;
@@ -265,6 +271,7 @@ export function loadAgentsFile(path: string, defaultModel: string, knownTools: R
       promptCache: spec.prompt_cache ?? 'auto',
       cacheTtl: spec.cache_ttl ?? '5m',
       ...(spec.context_window !== undefined ? { contextWindow: spec.context_window } : {}),
+      ...(spec.multitask_strategy !== undefined ? { multitaskStrategy: spec.multitask_strategy } : {}),
       compaction:
         spec.compaction === 'off'
           ? null
@@ -288,6 +295,7 @@ export function withMcpTools(agents: Map<string, Agent>, listed: ReadonlyMap<str
     for (const [server, spec] of Object.entries(agent.mcpServers ?? {})) {
       const names = listed.get(server);
       if (!names) continue;
+      (agent.mcpStarted ??= new Set()).add(server);
       for (const name of names) {
         const policy = agent.toolPolicies?.get(name) ?? spec.policy ?? 'allow';
         (agent.toolPolicies ??= new Map()).set(name, policy);

@@ -3,27 +3,24 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Cluster } from './cluster/cluster.js';
 import type { Config } from './config.js';
-import { a2aRoutes } from './http/a2a-routes.js';
-import { agUiRoutes } from './http/ag-ui-routes.js';
-import { aiSdkRoutes } from './http/ai-sdk-routes.js';
-import { docsRoutes } from './http/docs-routes.js';
+import { consoleRoutes } from './http/console-routes.js';
 import { authMiddleware, authRoutes, isPublicRoute } from './http/auth.js';
 import { corsMiddleware, crossOriginGuard } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requestGuards } from './http/guards.js';
+import { lazyRoutes } from './http/lazy.js';
 import { leanRoutes } from './http/lean-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import type { Metrics } from './observability/metrics.js';
 import { trustedHost } from './http/public-url.js';
-import { restRoutes } from './http/rest-routes.js';
 import { runRoutes } from './http/run-routes.js';
 import { trpcRoutes } from './http/trpc-routes.js';
-import { buildOpenApiDocument } from './openapi/document.js';
 import { Authenticator } from './auth/authenticator.js';
 import { createServices } from './services/index.js';
 import { createTrpcContext } from './trpc/context.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Store } from './store/store.js';
+import type { WebhookService } from './services/webhooks.js';
 
 export interface AppContext {
   config: Config;
@@ -42,6 +39,8 @@ export interface AppContext {
   serveMetrics?: boolean;
   /** The HTTP server span of each request (tracing on). */
   tracing?: { http(): RequestHandler };
+  /** Completion webhooks (checked at run starts, shown on runs). */
+  webhooks?: WebhookService;
 }
 
 /** The HTTP surface: every route over the one runtime. */
@@ -68,18 +67,27 @@ export function createApp(ctx: AppContext): Express {
   app.use(requestGuards({ production: ctx.config.production }));
   app.use(leanRoutes(services.runs, { ssePingMs: ctx.config.ssePingMs, ready: readiness(ctx) }));
   app.use(runRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
-  // A person who opens the server in a browser lands on the API docs.
-  app.get('/', (_req, res) => res.redirect(302, '/docs'));
-  app.use(docsRoutes(buildOpenApiDocument()));
+  // A person who opens the server in a browser lands on the web console.
+  app.get('/', (_req, res) => res.redirect(302, '/console/'));
+  app.use(consoleRoutes());
+  // The protocol routes load on first use: their SDKs would otherwise cost most of the start-up time.
+  app.use(lazyRoutes(openApiDocs, ['/openapi.json', '/docs']));
   app.use('/trpc', trpcRoutes(trpcContext, ctx.logger));
-  app.use(aiSdkRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
-  app.use(agUiRoutes(services, { ssePingMs: ctx.config.ssePingMs }));
-  app.use(a2aRoutes({ services, publicUrl: ctx.config.publicUrl, allowedHosts: ctx.config.allowedHosts }));
+  const sse = { ssePingMs: ctx.config.ssePingMs };
+  app.use(lazyRoutes(async () => (await import('./http/ai-sdk-routes.js')).aiSdkRoutes(services, sse), ['/v1/ai-sdk/']));
+  app.use(lazyRoutes(async () => (await import('./http/ag-ui-routes.js')).agUiRoutes(services, sse), ['/v1/ag-ui/']));
+  const a2a = { services, publicUrl: ctx.config.publicUrl, allowedHosts: ctx.config.allowedHosts };
+  app.use(lazyRoutes(async () => (await import('./http/a2a-routes.js')).a2aRoutes(a2a), ['/v1/a2a', '/.well-known/']));
   // REST from the procedures (trpc-to-openapi): after every hand-made route.
-  app.use(restRoutes(trpcContext));
+  app.use(lazyRoutes(async () => (await import('./http/rest-routes.js')).restRoutes(trpcContext)));
   app.use(notFound());
   app.use(errorHandler(ctx.logger, ctx.config.production));
   return app;
+}
+
+async function openApiDocs() {
+  const [{ docsRoutes }, { buildOpenApiDocument }] = await Promise.all([import('./http/docs-routes.js'), import('./openapi/document.js')]);
+  return docsRoutes(buildOpenApiDocument());
 }
 
 /** Ready = the database answers a trivial query (within 2 s) and no shutdown has begun. */

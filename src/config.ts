@@ -54,6 +54,21 @@ export interface Config {
   modelPrices: Record<string, ModelPrice>;
   /** `AGENTSDK_RATE_RUNS_PER_MINUTE`, `AGENTSDK_RATE_CONCURRENT_RUNS`, `AGENTSDK_DAILY_TOKEN_BUDGET`: per principal; unset = unlimited. */
   limits: RateLimits;
+  /** Completion webhooks (`AGENTSDK_WEBHOOK_*`). */
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** `AGENTSDK_WEBHOOK_SECRET` (`whsec_<base64>`, Standard Webhooks): signs every delivery; unset: runs asking for a webhook are refused (400). */
+  secret?: string;
+  /** `AGENTSDK_WEBHOOK_MAX_ATTEMPTS`: attempts per delivery before it is `failed`. */
+  maxAttempts: number;
+  /** `AGENTSDK_WEBHOOK_RETRY_MS`: the first retry's delay; each next one doubles, up to 10 minutes. */
+  retryMs: number;
+  /** `AGENTSDK_WEBHOOK_TIMEOUT_MS`: one attempt's time limit (no answer by then: retried). */
+  timeoutMs: number;
+  /** `AGENTSDK_WEBHOOK_POLL_MS`: how often an instance looks for due deliveries (its own are sent at once). */
+  pollMs: number;
 }
 
 /** USD per million tokens; cache prices default to Anthropic's multipliers of `input` (0.1× reads, 1.25× writes). */
@@ -227,6 +242,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     dailyTokenBudget: optionalInt('AGENTSDK_DAILY_TOKEN_BUDGET'),
   };
   const modelPrices = parsePrices(env.AGENTSDK_MODEL_PRICES, problems);
+  const webhookSecret = env.AGENTSDK_WEBHOOK_SECRET?.trim() || undefined;
+  // Never echo the secret itself.
+  if (webhookSecret !== undefined && !isWebhookSecret(webhookSecret)) problems.push('AGENTSDK_WEBHOOK_SECRET must be "whsec_" followed by 24 to 64 bytes in base64 (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)');
 
   const config: Config = {
     host,
@@ -259,6 +277,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     traceContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
     modelPrices,
     limits,
+    webhooks: {
+      secret: webhookSecret,
+      maxAttempts: int('AGENTSDK_WEBHOOK_MAX_ATTEMPTS', 8, 1),
+      retryMs: int('AGENTSDK_WEBHOOK_RETRY_MS', 2_000, 1),
+      timeoutMs: int('AGENTSDK_WEBHOOK_TIMEOUT_MS', 10_000, 1),
+      pollMs: int('AGENTSDK_WEBHOOK_POLL_MS', 1_000, 10),
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
@@ -424,6 +449,14 @@ function isAllowEntry(entry: string): boolean {
     return rest.length === 0 && max > 0 && /^\d+$/.test(prefix) && Number(prefix) <= max;
   }
   return isIP(entry.replace(/^\[(.*)\]$/, '$1')) !== 0 || /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry);
+}
+
+/** `whsec_` + base64 of 24..64 bytes, as Standard Webhooks libraries take it. */
+function isWebhookSecret(secret: string): boolean {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!m) return false;
+  const bytes = Buffer.from(m[1], 'base64');
+  return bytes.length >= 24 && bytes.length <= 64 && bytes.toString('base64').replace(/=+$/, '') === m[1].replace(/=+$/, '');
 }
 
 /** Hides a password in a connection URL before it is logged. */

@@ -12,6 +12,8 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   budget_exceeded: 429,
   cancelled: 409,
+  // multitask_strategy "reject" and the thread has a queued or running run.
+  thread_busy: 409,
   timeout: 504,
   upstream_error: 502,
   // A turn too large for the model's context window even after compaction.

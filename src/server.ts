@@ -23,6 +23,7 @@ import { ToolRegistry } from './runtime/tools/registry.js';
 import { reapOrphanToolProcesses, toolProcessDir } from './runtime/tools/tool-processes.js';
 import { createStateTools } from './runtime/tools/state.js';
 import { Store } from './store/store.js';
+import { WebhookService } from './services/webhooks.js';
 
 export interface RunningServer {
   url: string;
@@ -81,7 +82,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   const client = createModelClient(config, { onUpstream: metrics ? (status, retry) => metrics.upstream(status, retry) : undefined });
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
   const turns = sharedTurns(store, logger);
-  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns, observer });
+  // Completion webhooks share the http_fetch guard (and its allow list).
+  const webhooks = new WebhookService({ store, config: config.webhooks, allow: config.fetchAllow, logger, instanceId });
+  const runtime = new Runtime({ store, agents, tools, client, logger, toolTimeoutMs: config.toolTimeoutMs, instanceId, turns, observer, onEnded: (id, status) => webhooks.onEnded(id, status) });
   // Lease, recovery of runs whose instance is gone, LISTEN (PostgreSQL).
   const cluster = await Cluster.start({ store, logger, instanceId, leaseMs: config.leaseMs, runtime, turns });
   let draining = false;
@@ -90,7 +93,9 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   } else if (!config.auth.apiKeys.length && !config.auth.jwt) {
     logger.info('no API keys or JWT configured: only loopback clients are served (set AGENTSDK_API_KEYS to serve others)');
   }
-  const app = createApp({ config, runtime, store, logger, cluster, isDraining: () => draining, metrics, serveMetrics: !config.metricsAddr, tracing });
+  // Deliveries a previous process (or a dead instance) left are sent from here on.
+  webhooks.start();
+  const app = createApp({ config, runtime, store, logger, cluster, isDraining: () => draining, metrics, serveMetrics: !config.metricsAddr, tracing, webhooks });
 
   let server: Server;
   let metricsServer: Server | undefined;
@@ -103,6 +108,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
     metricsServer?.close();
     await tracing?.shutdown();
     // Not serving (e.g. the port is taken): stop what was started, so no MCP process or lease outlives us.
+    await webhooks.stop();
     await mcp.close();
     await cluster.stop();
     await store.close();
@@ -124,6 +130,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   const close = (graceMs = config.shutdownGraceMs) =>
     (closing ??= (async () => {
       draining = true;
+      // Deliveries of runs ending from here on stay stored for the other instances or the next start.
+      await webhooks.stop();
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       await runtime.shutdown(graceMs);

@@ -66,7 +66,7 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
     assert.equal(typed.body.title, null);
 
     const agents = await call(`${url}/v1/agents`, 'GET');
-    assert.deepEqual(agents.body, { items: [{ id: 'assistant', name: 'Assistant', description: 'A helpful general-purpose assistant.', model: 'claude-sonnet-5-5', tools: ['current_time'] }] });
+    assert.deepEqual(agents.body, { items: [{ id: 'assistant', name: 'Assistant', description: 'A helpful general-purpose assistant.', model: 'claude-sonnet-5-5', tools: ['current_time'], tool_policies: { current_time: 'allow' }, mcp_servers: [] }] });
   });
 
   it('lists runs with filters and reads a run record', async () => {

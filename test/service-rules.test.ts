@@ -149,9 +149,9 @@ describe('conformance details of outside clients', () => {
     assert.equal((await fetch(`${api}/never-used/stream`)).status, 204);
   });
 
-  it('GET / sends a browser to the API docs', async () => {
+  it('GET / sends a browser to the console', async () => {
     const res = await fetch(`${app.url}/`, { redirect: 'manual' });
     assert.equal(res.status, 302);
-    assert.equal(res.headers.get('location'), '/docs');
+    assert.equal(res.headers.get('location'), '/console/');
   });
 });

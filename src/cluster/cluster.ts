@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Listener } from '../db/dialect.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { CANCEL_REASONS, type CancelReason, type Runtime } from '../runtime/runtime.js';
 import { ClusterRepo } from '../store/cluster.js';
 import type { Store } from '../store/store.js';
 import { DatabaseTurns } from './turns.js';
@@ -81,11 +81,11 @@ export class Cluster {
    * Asks whichever instance executes the run to cancel it (it ends `cancelled`).
    * False when the run is not queued or running anywhere.
    */
-  async requestCancel(runId: string): Promise<boolean> {
-    if (this.runtime.cancel(runId)) return true;
-    if (!(await this.repo.requestCancel(runId))) return false;
+  async requestCancel(runId: string, reason: CancelReason = 'cancel'): Promise<boolean> {
+    if (this.runtime.cancel(runId, reason)) return true;
+    if (!(await this.repo.requestCancel(runId, reason === 'cancel' ? undefined : reason))) return false;
     // Without NOTIFY (SQLite) the owner is this process; a run still registering is caught by the sweep.
-    if (!this.listener) this.runtime.cancel(runId);
+    if (!this.listener) this.runtime.cancel(runId, reason);
     return true;
   }
 
@@ -117,7 +117,7 @@ export class Cluster {
         changes.publish(`thread:${m.t}`);
         break;
       case 'c':
-        if (m.o === this.opts.instanceId && m.r) this.runtime.cancel(m.r);
+        if (m.o === this.opts.instanceId && m.r) void this.cancelHere([m.r]);
         break;
       default:
         this.resync();
@@ -168,9 +168,25 @@ export class Cluster {
   /** Cancel requests for this instance's runs whose notification was missed. */
   private async sweepCancels(): Promise<void> {
     try {
-      for (const id of await this.repo.cancelRequested(this.opts.instanceId)) this.runtime.cancel(id);
+      await this.cancelHere(await this.repo.cancelRequested(this.opts.instanceId));
     } catch (err) {
       this.opts.logger.warn({ err }, 'could not check for cancel requests');
+    }
+  }
+
+  /** Cancels these runs of this process the way their cancel was asked for (plain, interrupt, rollback). */
+  private async cancelHere(ids: string[]): Promise<void> {
+    const live = ids.filter((id) => this.runtime.get(id));
+    if (live.length === 0) return;
+    let reasons = new Map<string, string>();
+    try {
+      reasons = await this.repo.cancelReasons(live);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not read why runs are to be cancelled; cancelling them plainly');
+    }
+    for (const id of live) {
+      const reason = reasons.get(id);
+      this.runtime.cancel(id, CANCEL_REASONS.includes(reason as CancelReason) ? (reason as CancelReason) : 'cancel');
     }
   }
 

@@ -200,6 +200,50 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.dropTable('compactions').execute();
       },
     },
+    '0009_webhooks': {
+      // Completion webhooks: a run's subscription (open until the run reaches a final status), one
+      // delivery row per status it reached, stored before it is sent and claimed by one instance at
+      // a time with a lease; and why a run was asked to stop (multitask interrupt / rollback), so the
+      // instance executing it ends it the way the asking one meant.
+      async up(k: Kysely<any>) {
+        await k.schema
+          .createTable('webhook_subscriptions')
+          .addColumn('run_id', 'text', (c) => c.primaryKey())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('open', 'integer', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .execute();
+        await k.schema.createIndex('webhook_subscriptions_open').on('webhook_subscriptions').column('open').execute();
+        await k.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          // The status and the time it was reached: one delivery per occurrence, whoever stores it first.
+          .addColumn('occurrence', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          // Text, not json: the signed bytes are sent exactly as stored, on every attempt.
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', time)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', time)
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('delivered_at', time)
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addUniqueConstraint('webhook_deliveries_occurrence', ['run_id', 'occurrence'])
+          .execute();
+        await k.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['state', 'next_attempt_at']).execute();
+        await k.schema.alterTable('runs').addColumn('cancel_reason', 'text').execute();
+      },
+      async down(k: Kysely<any>) {
+        await k.schema.alterTable('runs').dropColumn('cancel_reason').execute();
+        await k.schema.dropTable('webhook_deliveries').execute();
+        await k.schema.dropTable('webhook_subscriptions').execute();
+      },
+    },
   };
 }
 

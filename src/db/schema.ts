@@ -72,6 +72,36 @@ export interface RunTable {
   arrival: ColumnType<number, never, never>;
   /** Highest seq the run may stream (reserved ahead of its events); recovery writes after it. */
   seq_reserved: ColumnType<number, number | undefined, number>;
+  /** Why a cancel was asked for (`cancel`, `interrupt`, `rollback`); null: a plain cancel. */
+  cancel_reason: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A run's completion webhook; open until the run reaches a final status. */
+export interface WebhookSubscriptionTable {
+  run_id: string;
+  url: string;
+  /** 1 while the run may still reach a status worth a delivery. */
+  open: number;
+  created_at: Time;
+}
+
+/** One POST of a run record to its webhook (retried until delivered, refused or out of attempts). */
+export interface WebhookDeliveryTable {
+  id: string;
+  run_id: string;
+  occurrence: string;
+  url: string;
+  type: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: ColumnType<string | Date | null, string | null, string | null>;
+  lease_owner: string | null;
+  lease_until: ColumnType<string | Date | null, string | null, string | null>;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: ColumnType<string | Date | null, string | null, string | null>;
+  created_at: Time;
 }
 
 /** One row per running server process; its lease is `expires_at` (renewed by heartbeats). */
@@ -124,4 +154,6 @@ export interface Database {
   usage_records: UsageRecordTable;
   rate_windows: RateWindowTable;
   compactions: CompactionTable;
+  webhook_subscriptions: WebhookSubscriptionTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { EventEncoder } from '@ag-ui/encoder';
 import { AgUiAgentParams, AgUiListMessagesQuery, AgUiRunRequest, AgUiThreadParams, type AgUiMessagePage } from '../../contracts/ag-ui.js';
 import { AgUiMapper } from '../protocols/ag-ui/mapper.js';
-import { agUiApprovalAnswers, agUiTimeout, planAgUiRun } from '../protocols/ag-ui/input.js';
+import { agUiApprovalAnswers, agUiStartOptions, agUiTimeout, planAgUiRun } from '../protocols/ag-ui/input.js';
 import { turnToAgUi } from '../protocols/ag-ui/history.js';
 import { STATE_TOOLS } from '../runtime/tools/state.js';
 import type { Services } from '../services/index.js';
@@ -38,6 +38,7 @@ export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Rou
     const plan = planAgUiRun(rest, turns, thread !== undefined && thread.state !== null, { nothingNewOk: answers !== undefined });
     await conversations.claimMessageIds(body.threadId, plan.messages.map((m) => m.id));
     const timeoutMs = agUiTimeout(body);
+    const startOptions = agUiStartOptions(body);
 
     // Everything above answers with a JSON error; from here on the answer is the stream.
     const common = {
@@ -49,7 +50,7 @@ export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Rou
     };
     const run = answers
       ? await conversations.answer(principal, waiting!.id, { decisions: answers.decisions, tool_results: answers.tool_results, ...common }, 'ag-ui')
-      : await conversations.start(principal, { agentId, threadId: body.threadId, runId: body.runId, ...common, timeoutMs, origin: 'ag-ui' });
+      : await conversations.start(principal, { agentId, threadId: body.threadId, runId: body.runId, ...common, timeoutMs, origin: 'ag-ui', ...startOptions });
     const mapper = new AgUiMapper({ threadId: body.threadId, runId: body.runId, parentRunId: body.parentRunId, model: agent.model });
     const sse = new SseStream(res, { pingMs: opts.ssePingMs, ping: AG_UI_PING });
     // The run goes on when the client leaves; only the subscription ends.

@@ -59,6 +59,8 @@ export function aiSdkRoutes(services: Services, opts: AiSdkRouteOptions): Router
       context: plan.context,
       timeoutMs: body.timeout_ms,
       origin: 'ai-sdk',
+      strategy: body.multitask_strategy,
+      webhook: body.webhook,
     });
     // The run goes on when the client leaves; a reload resumes it.
     pipeLive(openStream(res), run, createAiSdkMapper({ messageId: plan.continues }));

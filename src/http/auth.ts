@@ -13,8 +13,10 @@ import { hostAllowed, hostnameOf } from './public-url.js';
 export { publicBaseUrl } from './public-url.js';
 export type { Principal } from '../auth/principal.js';
 
-/** Answer without credentials (GET/HEAD only): probes, the API description, A2A discovery. */
+/** Answer without credentials (GET/HEAD only): probes, the API description, A2A discovery, the console's files. */
 const PUBLIC_PATHS = [
+  /^\/$/,
+  /^\/console(\/.*)?$/,
   /^\/health\/?$/,
   /^\/ready\/?$/,
   /^\/openapi\.json$/,

@@ -1,36 +1,10 @@
+// The OpenAPI document and Swagger UI over it (loaded on the first request for either).
 import { Router } from 'express';
-import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
+import { pageHeaders } from './page-headers.js';
 import type { OpenAPIObject } from 'trpc-to-openapi';
 
-/**
- * Security headers for the HTML (and its assets) the server serves. Swagger UI loads only its
- * own scripts ('self'), but its page and components use inline styles and data: images.
- * No upgrade-insecure-requests: the server is often reached over plain http (localhost), where
- * the browser would then fail every asset and "Try it out" call.
- */
-const docsHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-  },
-  frameguard: { action: 'deny' },
-  referrerPolicy: { policy: 'no-referrer' },
-  // The page calls the API of its own origin only; no need to isolate it further.
-  crossOriginEmbedderPolicy: false,
-  strictTransportSecurity: false,
-});
+const docsHeaders = pageHeaders({ inlineStyles: true, dataFonts: true });
 
 /** The OpenAPI document at /openapi.json and Swagger UI over the same document at /docs. */
 export function docsRoutes(doc: OpenAPIObject): Router {

@@ -25,11 +25,19 @@ export function leanRoutes(runs: RunService, opts: { ssePingMs: number; ready?: 
   });
 
   r.post('/v1/run', async (req, res) => {
-    res.json(await leanOutcome(await runs.startSession(principalOf(req), validate(RunRequest, await readJsonObject(req)), 'api')));
+    const principal = principalOf(req);
+    const body = validate(RunRequest, await readJsonObject(req));
+    const run = await runs.startSession(principal, body, 'api');
+    // Background: the run record at once; poll, wait on or follow it by its id.
+    if (body.background) return void res.status(202).json(await runs.read(principal, run.runId));
+    res.json(await leanOutcome(run));
   });
 
   r.post('/v1/run/stream', async (req, res) => {
-    const run = await runs.startSession(principalOf(req), validate(RunRequest, await readJsonObject(req)), 'stream');
+    const principal = principalOf(req);
+    const body = validate(RunRequest, await readJsonObject(req));
+    const run = await runs.startSession(principal, body, 'stream');
+    if (body.background) return void res.status(202).json(await runs.read(principal, run.runId));
     const sse = new SseStream(res, { pingMs: opts.ssePingMs, ping: LEAN_PING });
     sse.write(LEAN_PING);
     // The run goes on when the client leaves; only the subscription ends.

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import { TERMINAL_EVENTS } from '../../contracts/events.js';
-import { RunEventsQuery, RunId, StartRunRequest } from '../../contracts/runs.js';
+import { RunEventsQuery, RunId, RunWaitQuery, StartRunRequest } from '../../contracts/runs.js';
 import type { Services } from '../services/index.js';
 import type { StreamedEvent } from '../services/run-events.js';
 import { principalOf } from './auth.js';
@@ -20,7 +20,10 @@ export function runRoutes(services: Services, opts: { ssePingMs: number }): Rout
 
   r.post('/v1/runs', async (req, res) => {
     const body = validate(StartRunRequest, await readJsonObject(req));
-    const run = await services.runs.start(principalOf(req), body, 'rest');
+    const principal = principalOf(req);
+    const run = await services.runs.start(principal, body, 'rest');
+    // Background: the run record at once; poll GET /v1/runs/:id, wait on /wait, follow /events.
+    if (body.background) return void res.status(202).json(await services.runs.read(principal, run.runId));
     await stream(res, (signal) => services.runs.follow(run, 0, signal), opts.ssePingMs);
   });
 
@@ -34,8 +37,19 @@ export function runRoutes(services: Services, opts: { ssePingMs: number }): Rout
     await stream(res, (signal) => services.runs.events(principal, id, after ?? 0, signal), opts.ssePingMs);
   });
 
+  // The final record (or the waiting one), or 408 with the record as it is when `timeout` passed first.
+  r.get('/v1/runs/:id/wait', async (req, res) => {
+    const { id } = validate(RunId, { id: req.params.id }, 'path');
+    const query = validate(RunWaitQuery, { ...(req.query as Record<string, unknown>) }, 'query');
+    const { timed_out, run } = await services.runs.wait(principalOf(req), id, (query.timeout ?? DEFAULT_WAIT_S) * 1000);
+    res.status(timed_out ? 408 : 200).json(run);
+  });
+
   return r;
 }
+
+/** Seconds `GET /v1/runs/:id/wait` waits without a `timeout`. */
+export const DEFAULT_WAIT_S = 30;
 
 /** The run goes on when the client leaves; only this stream stops. */
 async function stream(res: Response, events: (signal: AbortSignal) => AsyncIterable<StreamedEvent>, pingMs: number): Promise<void> {

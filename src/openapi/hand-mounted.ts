@@ -4,7 +4,7 @@ import { ErrorBody } from '../../contracts/common.js';
 import { RunEvent } from '../../contracts/events.js';
 import { Health, Ready, StreamToken } from '../../contracts/health.js';
 import { Id, RunRequest, RunResult } from '../../contracts/run.js';
-import { RunEventsQuery, StartRunRequest } from '../../contracts/runs.js';
+import { Run, RunEventsQuery, RunWaitQuery, StartRunRequest } from '../../contracts/runs.js';
 import { LeanStreamEvent } from '../../contracts/streams.js';
 import { A2aAgentCard, A2aAgentParams, A2aJsonRpcError, A2aJsonRpcRequest, A2aJsonRpcResponse, A2aStreamFrame, A2aVersionHeader } from '../../contracts/a2a.js';
 import { AgUiAgentParams, AgUiEvent, AgUiListMessagesQuery, AgUiMessagePage, AgUiRunRequest, AgUiThreadParams } from '../../contracts/ag-ui.js';
@@ -15,7 +15,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid credential (`WWW-Authenticate: Bearer`)',
   403: 'Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request',
   404: 'Unknown thread, run, agent or route',
-  409: 'Conflict (e.g. the run is not active, or was cancelled)',
+  408: 'The request body did not arrive in time',
+  409: 'Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run',
   413: 'Request body larger than 1 MiB',
   415: 'Content type is not application/json',
   429: 'Rate limit (`rate_limited`) or daily token budget (`budget_exceeded`) reached; `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset` say when to retry',
@@ -75,7 +76,11 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       tags: ['run'],
       summary: 'Run an agent and wait for its result',
       requestBody: { required: true, content: json(RunRequest) },
-      responses: { 200: { description: 'The run completed', content: json(RunResult) }, ...errors(RUN_ERRORS) },
+      responses: {
+        200: { description: 'The run completed', content: json(RunResult) },
+        202: { description: '`background: true`: the run record at once (`queued` or `running`)', content: json(Run) },
+        ...errors(RUN_ERRORS),
+      },
     },
   },
   '/v1/run/stream': {
@@ -89,7 +94,8 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
           LeanStreamEvent,
           'Server-sent events, one `data:` JSON frame each: a ping first and every 15 s, then the canonical events; the first and the terminal event carry `session_id` and `run_id`.',
         ),
-        ...errors([400, 404, 413, 415, 429, 503]),
+        202: { description: '`background: true`: the run record at once, no stream', content: json(Run) },
+        ...errors([400, 404, 409, 413, 415, 429, 503]),
       },
     },
   },
@@ -101,7 +107,22 @@ export const handMountedPaths: ZodOpenApiPathsObject = {
       requestBody: { required: true, content: json(StartRunRequest) },
       responses: {
         200: eventStream(RunEvent, 'Server-sent events: `id: <seq>` and `data: <RunEvent>` per event, ending after `run.finished` or `run.error`; `: ping` comments keep it alive.'),
-        ...errors([400, 404, 413, 415, 429, 503]),
+        202: { description: '`background: true`: the run record at once (`queued` or `running`); poll `GET /v1/runs/{id}`, wait on `/wait`, follow `/events`', content: json(Run) },
+        ...errors([400, 404, 409, 413, 415, 429, 503]),
+      },
+    },
+  },
+  '/v1/runs/{id}/wait': {
+    get: {
+      operationId: 'runs-wait',
+      tags: ['runs'],
+      summary: 'Wait until a run ends (or waits for input)',
+      description: 'Answers the run record once its status is final or `waiting`; when `timeout` seconds pass first, 408 with the record as it is (not the error body).',
+      requestParams: { path: z.object({ id: Id }), query: RunWaitQuery },
+      responses: {
+        200: { description: 'The run has ended or waits for input', content: json(Run) },
+        408: { description: 'Still queued or running after `timeout`: the run as it is', content: json(Run) },
+        ...errors([400, 404]),
       },
     },
   },

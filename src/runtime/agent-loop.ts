@@ -156,6 +156,9 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const blocks: Block[] = [];
     const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system });
     let responseId: string | undefined;
+    // Stored on step.finished so a run's timeline can be rebuilt from its events alone.
+    const callStarted = performance.now();
+    let firstTokenMs: number | null = null;
     try {
       let stream;
       for (;;) {
@@ -198,6 +201,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
           }
           case 'content_block_delta': {
             call.chunk();
+            firstTokenMs ??= Math.round(performance.now() - callStarted);
             const b = blocks[ev.index];
             if (!b) break;
             const d = ev.delta;
@@ -239,6 +243,8 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       }
     } catch (err) {
       call.end({ outcome: signal.aborted ? 'cancelled' : 'error', usage, responseId, errorStatus: (err as { status?: number }).status, errorType: (err as Error)?.name });
+      // Interrupted by a newer run (multitask `interrupt`): what it produced stays in the thread.
+      if (signal.aborted && signal.reason === 'interrupt') await savePartialTurn(ctx, messageId, blocks);
       if (signal.aborted) throw err;
       // The stream broke mid-answer: keep the text the client already saw as the assistant turn.
       await savePartialTurn(ctx, messageId, blocks);
@@ -279,7 +285,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       .map((b) => b.text)
       .join('');
     call.end({ outcome: 'ok', usage, responseId, stopReason, output: content });
-    ctx.emit({ type: 'step.finished', step, stop_reason: stopReason, usage });
+    ctx.emit({ type: 'step.finished', step, stop_reason: stopReason, usage, duration_ms: Math.round(performance.now() - callStarted), first_token_ms: firstTokenMs });
     if (last) break;
 
     const clientCalls = calls.filter((c) => clientNames.has(c.name));
@@ -327,12 +333,13 @@ function allowedTools(agent: Agent, clientTools: ClientTool[]): Set<string> {
 
 async function runServerTool(ctx: LoopContext, c: { id: string; name: string; input: unknown; valid?: boolean }, allowed: ReadonlySet<string>): Promise<ToolCall> {
   const observed = (ctx.observe ?? NOOP_RUN_SCOPE).toolCall({ name: allowed.has(c.name) ? c.name : 'unknown', id: c.id, input: c.input });
+  const started = performance.now();
   const r =
     c.valid === false
       ? { id: c.id, name: c.name, input: c.input, output: 'tool input was not valid JSON', is_error: true }
       : await ctx.tools.run(c, allowed, { signal: ctx.signal, runId: ctx.runId, threadId: ctx.threadId, emit: ctx.emit, agent: ctx.agent }, ctx.toolTimeoutMs);
   observed.end(r.is_error ? 'error' : 'ok', r.output);
-  ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error });
+  ctx.emit({ type: 'tool.result', id: r.id, name: r.name, output: r.output, is_error: r.is_error, duration_ms: Math.round(performance.now() - started) });
   return r;
 }
 

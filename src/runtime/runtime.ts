@@ -49,6 +49,11 @@ export interface StartRun {
   trace?: unknown;
   /** The caller's concurrency limit, checked where the run is stored. */
   cap?: ActiveCap;
+  /**
+   * Multitask `reject`: 409 `thread_busy` when another run of this process is queued or running
+   * on the thread (checked before any await, so two such starts never both get through here).
+   */
+  exclusive?: boolean;
 }
 
 /** Inputs for a waiting run: decisions on its approvals, results of its client tool calls. */
@@ -82,7 +87,12 @@ interface Execution {
 }
 
 /** Why a run's signal was aborted; decides its final status. */
-export type AbortReason = 'cancel' | 'timeout' | 'shutdown';
+export type AbortReason = CancelReason | 'timeout' | 'shutdown';
+/** How a run was asked to stop: a plain cancel, or by a newer run (multitask `interrupt` / `rollback`); each ends `cancelled`. */
+export type CancelReason = 'cancel' | 'interrupt' | 'rollback';
+export const CANCEL_REASONS: readonly CancelReason[] = ['cancel', 'interrupt', 'rollback'];
+/** The stop_reason a cancelled run gets, by why it was cancelled. */
+const CANCEL_STOP_REASON: Record<CancelReason, string> = { cancel: 'cancelled', interrupt: 'interrupted', rollback: 'rolled_back' };
 
 export interface RuntimeDeps {
   store: Store;
@@ -96,6 +106,8 @@ export interface RuntimeDeps {
   turns?: ThreadTurns;
   /** Metrics and traces (src/observability); none: not observed. */
   observer?: RunObserver;
+  /** After a stretch's end is stored (final status or `waiting`), before its `done` resolves: completion webhooks. Never fails the run. */
+  onEnded?: (runId: string, status: RunStatus) => Promise<void>;
 }
 
 /** The one runtime every route uses: starts runs, queues them per thread, cancels, drains. */
@@ -138,6 +150,9 @@ export class Runtime {
     const runId = req.runId ?? newId('run');
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? agent.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (req.exclusive && (this.locks.depth(threadId) > 0 || [...this.live.values()].some((r) => r.threadId === threadId && !r.ended))) {
+      throw new AppError('thread_busy', `thread "${threadId}" has a queued or running run (multitask_strategy "reject")`);
+    }
     const run = this.newLiveRun(runId, threadId, agent.id);
     // Take the place in the thread's queue before any await, so arrival order is run order.
     const turn = this.takeTurn(run);
@@ -201,10 +216,10 @@ export class Runtime {
   }
 
   /** Aborts an active run of this process; false when it is not active here. */
-  cancel(runId: string): boolean {
+  cancel(runId: string, reason: CancelReason = 'cancel'): boolean {
     const run = this.live.get(runId);
     if (!run || run.ended) return false;
-    run.controller.abort('cancel' satisfies AbortReason);
+    run.controller.abort(reason satisfies AbortReason);
     return true;
   }
 
@@ -341,7 +356,7 @@ export class Runtime {
     let error: { code: string; message: string } | null = null;
     if (result && !reason) {
       status = result.waiting ? 'waiting' : 'completed';
-    } else if (reason === 'cancel') {
+    } else if (reason === 'cancel' || reason === 'interrupt' || reason === 'rollback') {
       status = 'cancelled';
     } else if (reason === 'timeout') {
       status = 'timed_out';
@@ -354,10 +369,12 @@ export class Runtime {
       error = describeFailure(failure);
       if (error.code === 'internal') this.deps.logger.error({ err: failure, runId: run.runId }, 'run failed');
     }
+    const cancelReason = status === 'cancelled' ? (reason as CancelReason) : undefined;
     const end = {
       status,
-      stop_reason: status === 'completed' || status === 'waiting' ? (result?.stop_reason ?? null) : status === 'cancelled' ? 'cancelled' : null,
-      output: result?.output ?? '',
+      stop_reason: status === 'completed' || status === 'waiting' ? (result?.stop_reason ?? null) : cancelReason ? CANCEL_STOP_REASON[cancelReason] : null,
+      // An interrupted run keeps what it produced: the text its last step had streamed.
+      output: result?.output ?? (cancelReason === 'interrupt' ? streamedText(run) : ''),
       usage,
       tool_calls: result?.tool_calls ?? [],
       error,
@@ -378,6 +395,7 @@ export class Runtime {
         this.observer.commit('finishRun', (performance.now() - t0) / 1000);
       }
       this.deps.logger.debug({ runId: run.runId, status }, 'run finished');
+      if (!run.lost && this.deps.onEnded) await this.deps.onEnded(run.runId, status).catch((err) => this.deps.logger.warn({ err, runId: run.runId }, 'could not record the webhook delivery of a run'));
     } finally {
       this.scopes.get(run)?.finished(status);
       this.live.delete(run.runId);
@@ -396,6 +414,16 @@ export class Runtime {
     await Promise.all(pending());
     await this.deps.store.events.flush();
   }
+}
+
+/** The text the run's last step streamed (its events of this stretch after the last `step.started`). */
+function streamedText(run: LiveRun): string {
+  let out = '';
+  for (const { event } of run.events) {
+    if (event.type === 'step.started') out = '';
+    else if (event.type === 'text.delta') out += event.delta;
+  }
+  return out;
 }
 
 function describeFailure(err: unknown): { code: string; message: string } {

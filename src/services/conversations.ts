@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js';
 import type { ThreadRecord } from '../store/threads.js';
 import { canSee, visibleRun, visibleThread, type Principal } from './access.js';
 import type { LimitService } from './limits.js';
+import type { RunStarts } from './run-starts.js';
+import type { MultitaskStrategy } from '../../contracts/run.js';
 
 /** A thread as a chat request finds it: absent (new), or its turns and its open runs. */
 export interface Conversation {
@@ -24,6 +26,8 @@ export class ConversationService {
     private readonly store: Store,
     /** Per-principal rate limits and budgets: every start and answer counts, before its stream opens. */
     private readonly limits?: LimitService,
+    /** multitask_strategy and webhooks at every start. */
+    private readonly starts?: RunStarts,
   ) {}
 
   /** The configured agents, by id. */
@@ -99,9 +103,13 @@ export class ConversationService {
   }
 
   /** A new run on the thread (created on first use, the caller's); it starts in the background. */
-  async start(principal: Principal, req: Omit<StartRun, 'access'>): Promise<LiveRun> {
-    await this.limits?.admit(principal);
-    return this.runtime.start({ ...req, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
+  async start(principal: Principal, req: Omit<StartRun, 'access'> & { strategy?: MultitaskStrategy; webhook?: string }): Promise<LiveRun> {
+    const { strategy, webhook, ...start } = req;
+    const admit = async () => this.limits?.admit(principal);
+    const prepared = this.starts ? await this.starts.prepare(principal, { agentId: start.agentId, threadId: start.threadId, strategy, webhook }, admit) : (await admit(), { exclusive: false });
+    const run = await this.runtime.start({ ...start, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal), exclusive: prepared.exclusive });
+    await this.starts?.started(run.runId, prepared);
+    return run;
   }
 
   /**
@@ -113,6 +121,11 @@ export class ConversationService {
     await this.limits?.admit(principal);
     const { run } = await this.runtime.resume(runId, inputs, { origin, complete: true, trace: principal.trace });
     return run!;
+  }
+
+  /** 400 for a webhook that may not be used, 409 `thread_busy` for a busy thread under `reject`: before anything is stored. */
+  async checkStart(principal: Principal, opts: { agentId: string; threadId?: string; strategy?: MultitaskStrategy; webhook?: string }): Promise<void> {
+    await this.starts?.check(principal, opts);
   }
 
   /** 429 when the caller may not start a run now (nothing counted: the start that follows counts). */

@@ -9,6 +9,8 @@ import { LimitService } from './limits.js';
 import { RunService } from './runs.js';
 import { ThreadService } from './threads.js';
 import { UsageService } from './usage.js';
+import { RunStarts } from './run-starts.js';
+import type { WebhookService } from './webhooks.js';
 
 export interface Services {
   threads: ThreadService;
@@ -20,17 +22,18 @@ export interface Services {
 }
 
 /** Built once per app. */
-export function createServices(deps: { runtime: Runtime; store: Store; cluster?: Cluster; config?: Pick<Config, 'limits' | 'modelPrices' | 'auth'> }): Services {
+export function createServices(deps: { runtime: Runtime; store: Store; cluster?: Cluster; config?: Pick<Config, 'limits' | 'modelPrices' | 'auth'>; webhooks?: WebhookService }): Services {
   const perKey = new Map<string, RateLimits>((deps.config?.auth.apiKeys ?? []).flatMap((k) => (k.limits ? [[k.name, k.limits] as const] : [])));
   const limits = new LimitService(deps.store, deps.config?.limits, perKey);
   const usage = new UsageService(deps.store, deps.config?.modelPrices);
-  const runs = new RunService(deps.runtime, deps.store, deps.cluster, limits);
+  const starts = new RunStarts(deps.runtime, deps.store, deps.cluster, deps.webhooks);
+  const runs = new RunService(deps.runtime, deps.store, deps.cluster, limits, deps.webhooks, starts);
   return {
     runs,
     usage,
     limits,
     threads: new ThreadService(deps.store, runs, usage),
-    conversations: new ConversationService(deps.runtime, deps.store, limits),
+    conversations: new ConversationService(deps.runtime, deps.store, limits, starts),
     agents: { list: () => listAgents(deps.runtime.agents) },
   };
 }

@@ -1,4 +1,5 @@
 import type { Run, ListRunsInput, RunInputsRequest, RunInputsResult, StartRunRequest } from '../../contracts/runs.js';
+import type { MultitaskStrategy } from '../../contracts/run.js';
 import type { RunRequest } from '../../contracts/run.js';
 import type { RunStatus } from '../../contracts/common.js';
 import { DEFAULT_AGENT_ID } from '../agents.js';
@@ -12,7 +13,9 @@ import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { canSee, ownerFilter, visibleRun, type Principal } from './access.js';
 import type { LimitService } from './limits.js';
-import { runEvents, type StreamedEvent } from './run-events.js';
+import { runEvents, FOLLOW_FALLBACK_MS, type StreamedEvent } from './run-events.js';
+import { RunStarts } from './run-starts.js';
+import type { WebhookService } from './webhooks.js';
 
 /**
  * Runs: listing, reading, starting, streaming and cancelling, for every API surface. Every
@@ -26,6 +29,10 @@ export class RunService {
     private readonly cluster?: Cluster,
     /** Per-principal rate limits and budgets, checked before a run starts (so before any stream opens). */
     private readonly limits?: LimitService,
+    /** Completion webhooks (checked at start, shown on the run). */
+    private readonly webhooks?: WebhookService,
+    /** multitask_strategy and webhooks at every start. */
+    private readonly starts: RunStarts = new RunStarts(runtime, store, cluster, webhooks),
   ) {}
 
   async list(principal: Principal, input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
@@ -47,20 +54,56 @@ export class RunService {
     return visibleRun(principal, await this.store.runs.get(id), id);
   }
 
-  /** The run as the API shows it. */
+  /** The run as the API shows it, with its webhook deliveries (single-run reads). */
   async read(principal: Principal, id: string): Promise<Run> {
-    return toRun(await this.get(principal, id));
+    const run = toRun(await this.get(principal, id));
+    return { ...run, webhook: (await this.webhooks?.view(id)) ?? null };
   }
 
-  async start(principal: Principal, req: StartRunRequest, origin: string): Promise<LiveRun> {
-    await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
+  async start(principal: Principal, req: Omit<StartRunRequest, 'background'>, origin: string): Promise<LiveRun> {
+    return this.launch(principal, { agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.thread_id, prompt: req.prompt, timeoutMs: req.timeout_ms, strategy: req.multitask_strategy, webhook: req.webhook }, origin);
   }
 
   /** A lean API request (a prompt on a session) started as a run. */
   async startSession(principal: Principal, req: RunRequest, origin: string): Promise<LiveRun> {
-    await this.limits?.admit(principal);
-    return this.runtime.start({ agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, origin, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal) });
+    return this.launch(principal, { agentId: req.agent_id ?? DEFAULT_AGENT_ID, threadId: req.session_id, prompt: req.prompt, timeoutMs: req.timeout_ms, strategy: req.multitask_strategy, webhook: req.webhook }, origin);
+  }
+
+  /** The webhook check, the limits (nothing changed when refused), the multitask strategy, then the run. */
+  private async launch(
+    principal: Principal,
+    r: { agentId: string; threadId?: string; prompt: string; timeoutMs?: number; strategy?: MultitaskStrategy; webhook?: string },
+    origin: string,
+  ): Promise<LiveRun> {
+    const prepared = await this.starts.prepare(principal, r, async () => this.limits?.admit(principal));
+    const run = await this.runtime.start({ agentId: r.agentId, threadId: r.threadId, prompt: r.prompt, timeoutMs: r.timeoutMs, origin, access: principal, trace: principal.trace, cap: this.limits?.activeCap(principal), exclusive: prepared.exclusive });
+    await this.starts.started(run.runId, prepared);
+    return run;
+  }
+
+  /**
+   * Until the run has ended or waits for input — wherever it runs — or `timeoutMs` passed:
+   * the run then, and whether the time ran out first.
+   */
+  async wait(principal: Principal, id: string, timeoutMs: number): Promise<{ timed_out: boolean; run: Run }> {
+    await this.get(principal, id);
+    const deadline = Date.now() + timeoutMs;
+    const watch = this.store.changes.watch(`run:${id}`);
+    try {
+      for (;;) {
+        const seen = watch.version;
+        const run = await this.get(principal, id);
+        if (!ACTIVE_STATUSES.includes(run.status)) return { timed_out: false, run: await this.read(principal, id) };
+        const left = deadline - Date.now();
+        if (left <= 0) return { timed_out: true, run: await this.read(principal, id) };
+        const live = this.runtime.get(id);
+        // Here: its end is stored before `done` resolves. Elsewhere: woken by its events (NOTIFY), with a fallback re-read.
+        if (live) await Promise.race([live.done, sleep(left)]);
+        else await watch.wait(seen, Math.min(left, FOLLOW_FALLBACK_MS)).catch(() => {});
+      }
+    } finally {
+      watch.close();
+    }
   }
 
   /** The run if `principal` may see it, else undefined (unknown and foreign look the same). */
@@ -112,7 +155,10 @@ export class RunService {
       if (this.runtime.cancel(id)) return { run_id: id, status: 'cancelling' };
       if (attempt > 0) run = await this.get(principal, id);
       if (run.status === 'waiting') {
-        if (await this.store.cancelWaiting(run)) return { run_id: id, status: 'cancelled' };
+        if (await this.store.cancelWaiting(run)) {
+          await this.webhooks?.onEnded(id, 'cancelled').catch(() => {});
+          return { run_id: id, status: 'cancelled' };
+        }
         // It was answered meanwhile and goes on: cancel it as an active run.
         if (attempt < 2) continue;
       }
@@ -157,6 +203,8 @@ export class RunService {
     return this.runtime.get(id) !== undefined;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** A stored run as the API shows it: `owner` is its thread's principal (the instance column stays internal). */
 export function toRun(r: RunRecord): Run {

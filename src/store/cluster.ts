@@ -110,11 +110,14 @@ export class ClusterRepo {
     return rows[0].claim;
   }
 
-  /** Records a cancel request for an active run (any instance); false when it is not active. */
-  async requestCancel(runId: string): Promise<boolean> {
+  /**
+   * Records a cancel request for an active run (any instance); false when it is not active.
+   * `reason` (multitask interrupt / rollback) tells the run's instance how to end it; the first one asked wins.
+   */
+  async requestCancel(runId: string, reason?: string): Promise<boolean> {
     const res = await this.db.kysely
       .updateTable('runs')
-      .set({ cancel_requested_at: sql`coalesce(cancel_requested_at, ${this.db.now()})` })
+      .set({ cancel_requested_at: sql`coalesce(cancel_requested_at, ${this.db.now()})`, ...(reason ? { cancel_reason: sql<string>`coalesce(cancel_reason, ${reason})` } : {}) })
       .where('id', '=', runId)
       .where('status', 'in', ACTIVE_STATUSES)
       .executeTakeFirst();
@@ -131,6 +134,13 @@ export class ClusterRepo {
       .where('cancel_requested_at', 'is not', null)
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /** Why the cancel of each of these runs was asked for (absent: a plain cancel). */
+  async cancelReasons(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.kysely.selectFrom('runs').select(['id', 'cancel_reason']).where('id', 'in', ids).where('cancel_reason', 'is not', null).execute();
+    return new Map(rows.map((r) => [r.id, r.cancel_reason!]));
   }
 
   /** Of these run ids, the ones whose row is no longer queued or running. */

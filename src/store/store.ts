@@ -14,6 +14,7 @@ import { ACTIVE_STATUSES, RunRepo, type RunEnd, type RunRecord } from './runs.js
 import { ThreadRepo } from './threads.js';
 import { RateRepo } from './rate-windows.js';
 import { UsageRepo } from './usage.js';
+import { WebhookRepo } from './webhooks.js';
 
 /** Storage facade: the repositories plus the few writes that span tables. */
 export class Store {
@@ -28,6 +29,8 @@ export class Store {
   readonly rates: RateRepo;
   /** Compactions: what the model gets of a long thread. */
   readonly context: ContextRepo;
+  /** Completion webhooks: subscriptions and deliveries. */
+  readonly webhooks: WebhookRepo;
   /** Wake-ups for readers of runs and events (this process's writes; other instances' via NOTIFY). */
   readonly changes = new Changes();
 
@@ -39,6 +42,7 @@ export class Store {
     this.usage = new UsageRepo(db);
     this.rates = new RateRepo(db);
     this.context = new ContextRepo(db);
+    this.webhooks = new WebhookRepo(db);
     this.events = new EventWriter(db, 25, onWriteError, this.changes);
   }
 
@@ -121,6 +125,26 @@ export class Store {
       const cut = await messages.deleteAfter(threadId, messageId, inclusive);
       if (cut.deleted) await context.forgetFrom(threadId, cut.from);
       return cut.deleted;
+    });
+  }
+
+  /**
+   * Multitask `rollback`: the runs (ended already) and everything they stored — their turns, the
+   * compactions summarising any of those, their events — are deleted in one commit. Only runs
+   * that are no longer queued or running are touched; returns how many turns went.
+   */
+  rollbackRuns(threadId: string, runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return Promise.resolve(0);
+    return this.tx(async ({ db, context }) => {
+      const ended = await db.kysely.selectFrom('runs').select('id').where('thread_id', '=', threadId).where('id', 'in', runIds).where('status', 'not in', ACTIVE_STATUSES).execute();
+      const ids = ended.map((r) => r.id);
+      if (ids.length === 0) return 0;
+      const first = await db.kysely.selectFrom('messages').select((eb) => eb.fn.min('position').as('p')).where('thread_id', '=', threadId).where('run_id', 'in', ids).executeTakeFirst();
+      const res = await db.kysely.deleteFrom('messages').where('thread_id', '=', threadId).where('run_id', 'in', ids).executeTakeFirst();
+      if (first?.p !== null && first?.p !== undefined) await context.forgetFrom(threadId, Number(first.p));
+      await db.kysely.deleteFrom('run_events').where('run_id', 'in', ids).execute();
+      await db.kysely.deleteFrom('runs').where('id', 'in', ids).execute();
+      return Number(res.numDeletedRows);
     });
   }
 

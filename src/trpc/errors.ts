@@ -16,6 +16,7 @@ const APP_TO_TRPC: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
   rate_limited: 'TOO_MANY_REQUESTS',
   budget_exceeded: 'TOO_MANY_REQUESTS',
   cancelled: 'CONFLICT',
+  thread_busy: 'CONFLICT',
   timeout: 'GATEWAY_TIMEOUT',
   upstream_error: 'BAD_GATEWAY',
   context_overflow: 'BAD_REQUEST',

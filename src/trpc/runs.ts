@@ -1,5 +1,5 @@
 import { tracked } from '@trpc/server';
-import { CancelRunResult, ListRunsInput, Run, RunEventsInput, RunId, RunInputsInput, RunInputsResult, RunPage, StartRunInput } from '../../contracts/runs.js';
+import { CancelRunResult, CreateRunInput, ListRunsInput, Run, RunEventsInput, RunId, RunInputsInput, RunInputsResult, RunPage, RunWaitInput, RunWaitResult, StartRunInput } from '../../contracts/runs.js';
 import { AppError } from '../errors.js';
 import { procedure, rest, router } from './init.js';
 
@@ -16,6 +16,16 @@ export const runsRouter = router({
     .input(RunId)
     .output(Run)
     .query(({ ctx, input }) => ctx.runs.read(ctx.principal, input.id)),
+  /** A background start: the run record at once (REST: `POST /v1/runs` with `"background": true`). */
+  create: procedure
+    .input(CreateRunInput)
+    .output(Run)
+    .mutation(async ({ ctx, input }) => ctx.runs.read(ctx.principal, (await ctx.runs.start(ctx.principal, input, 'trpc')).runId)),
+  /** Until the run ends or waits for input, or `timeout` seconds (default 30) pass (REST: `GET /v1/runs/{id}/wait`, 408 then). */
+  wait: procedure
+    .input(RunWaitInput)
+    .output(RunWaitResult)
+    .query(({ ctx, input }) => ctx.runs.wait(ctx.principal, input.id, (input.timeout ?? 30) * 1000)),
   cancel: procedure
     .meta(
       rest('POST', '/v1/runs/{id}/cancel', 'Cancel a run that has not ended', {

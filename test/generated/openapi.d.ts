@@ -289,6 +289,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{id}/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Wait until a run ends (or waits for input)
+         * @description Answers the run record once its status is final or `waiting`; when `timeout` seconds pass first, 408 with the record as it is (not the error body).
+         */
+        get: operations["runs-wait"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{id}/events": {
         parameters: {
             query?: never;
@@ -505,13 +525,34 @@ export interface components {
             prompt: string;
             /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
             timeout_ms?: number;
+            /** @description true: answer 202 with the run record at once; then poll GET /v1/runs/{id}, wait on GET /v1/runs/{id}/wait or follow GET /v1/runs/{id}/events */
+            background?: true | false;
+            multitask_strategy?: components["schemas"]["MultitaskStrategy"];
+            /**
+             * Format: uri
+             * @description POSTed the run record (Standard Webhooks signature) when the run ends or waits for input; private addresses are refused (400) unless allow-listed
+             */
+            webhook?: string;
         };
+        /**
+         * @description When the thread has a queued or running run: `enqueue` waits in arrival order (default: the agent's `multitask_strategy`, else enqueue); `reject` answers 409 `thread_busy`; `interrupt` cancels it (it ends `cancelled`, stop_reason `interrupted`, keeping what it produced) and starts this one next; `rollback` cancels it and deletes what it stored, then starts this one
+         * @enum {string}
+         */
+        MultitaskStrategy: "enqueue" | "reject" | "interrupt" | "rollback";
         RunRequest: {
             prompt: string;
             session_id?: string;
             /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
             timeout_ms?: number;
             agent_id?: string;
+            /** @description true: answer 202 with the run record at once; then poll GET /v1/runs/{id}, wait on GET /v1/runs/{id}/wait or follow GET /v1/runs/{id}/events */
+            background?: true | false;
+            multitask_strategy?: components["schemas"]["MultitaskStrategy"];
+            /**
+             * Format: uri
+             * @description POSTed the run record (Standard Webhooks signature) when the run ends or waits for input; private addresses are refused (400) unless allow-listed
+             */
+            webhook?: string;
         };
         AgUiRunAgentInput: {
             /** @description The thread (conversation); created on first use */
@@ -528,7 +569,7 @@ export interface components {
             tools?: components["schemas"]["AgUiTool"][];
             /** @description Given to the model as extra system text */
             context?: components["schemas"]["AgUiContext"][];
-            /** @description Passed through; this server reads `timeout_ms` (run timeout in ms) from it when it is an object */
+            /** @description Passed through; this server reads `timeout_ms` (run timeout in ms), `multitask_strategy` and `webhook` from it when it is an object */
             forwardedProps?: unknown;
             resume?: unknown[];
         } & {
@@ -765,6 +806,12 @@ export interface components {
             runId?: string;
             /** @description Run timeout in ms (queue wait plus running); default: the agent's `timeout_ms`, else 1 hour */
             timeout_ms?: number;
+            multitask_strategy?: components["schemas"]["MultitaskStrategy"];
+            /**
+             * Format: uri
+             * @description POSTed the run record (Standard Webhooks signature) when the run ends or waits for input; private addresses are refused (400) unless allow-listed
+             */
+            webhook?: string;
         } & {
             [key: string]: unknown;
         };
@@ -944,6 +991,8 @@ export interface components {
             finished_at: string | null;
             /** @description OpenTelemetry trace id of the request that started the run (null: tracing was off) */
             trace_id: string | null;
+            /** @description The completion webhook and each of its deliveries (on single-run reads: GET /v1/runs/{id}, /wait, the 202 of a background start); null: none */
+            webhook?: components["schemas"]["RunWebhook"] | null;
         };
         Usage: {
             input_tokens: number;
@@ -979,6 +1028,32 @@ export interface components {
                     is_error: boolean;
                 };
             }[];
+        };
+        RunWebhook: {
+            url: string;
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        WebhookDelivery: {
+            /** @description The `webhook-id` header: the same on every attempt of this delivery */
+            id: string;
+            /** @description `run.<status>`: the status the run had reached */
+            type: string;
+            /**
+             * @description `pending`: not sent yet or to be retried; `failed`: refused (4xx) or out of attempts
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+            attempts: number;
+            /** @description HTTP status of the receiver's last answer (null: none, e.g. a timeout) */
+            last_status: number | null;
+            last_error: string | null;
+            next_attempt_at: string | null;
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp
+             */
+            created_at: string;
         };
         RunEvent: {
             /** @constant */
@@ -1046,6 +1121,8 @@ export interface components {
             is_error: boolean;
             /** @description A human denied the call; `output` says so to the model */
             denied?: boolean;
+            /** @description Server tools: how long the call took */
+            duration_ms?: number;
         } | {
             /** @constant */
             type: "tool.approval.requested";
@@ -1080,6 +1157,10 @@ export interface components {
             step: number;
             stop_reason: string | null;
             usage: components["schemas"]["Usage"];
+            /** @description The model call, from its request to the end of its stream */
+            duration_ms?: number;
+            /** @description From the request to the first text, reasoning or tool delta (null: none came) */
+            first_token_ms?: number | null;
         } | {
             /** @constant */
             type: "run.finished";
@@ -1102,7 +1183,7 @@ export interface components {
             /** @description Human-readable message */
             error: string;
             /** @enum {string} */
-            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "budget_exceeded" | "cancelled" | "timeout" | "upstream_error" | "context_overflow" | "unavailable" | "internal";
+            code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "request_timeout" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "budget_exceeded" | "cancelled" | "thread_busy" | "timeout" | "upstream_error" | "context_overflow" | "unavailable" | "internal";
             /** @description Validation problems, one per bad field */
             issues?: components["schemas"]["ErrorIssue"][];
             run_id?: string;
@@ -1162,6 +1243,19 @@ export interface components {
             model: string;
             /** @description Names of the server-side tools it may call */
             tools: string[];
+            /** @description Policy of each tool it names (`tools` and denied ones): `ask` waits for a human decision */
+            tool_policies?: {
+                [key: string]: "allow" | "ask" | "deny";
+            };
+            /** @description The MCP servers it declares */
+            mcp_servers?: {
+                name: string;
+                /** @enum {string} */
+                transport: "stdio" | "http";
+                /** @description It connected at start-up and listed its tools */
+                started: boolean;
+                tools: string[];
+            }[];
         };
         Health: {
             /** @constant */
@@ -1646,7 +1740,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1785,7 +1879,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1893,6 +1987,15 @@ export interface operations {
                     "text/event-stream": components["schemas"]["RunEvent"];
                 };
             };
+            /** @description `background: true`: the run record at once (`queued` or `running`); poll `GET /v1/runs/{id}`, wait on `/wait`, follow `/events` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
                 headers: {
@@ -1922,6 +2025,15 @@ export interface operations {
             };
             /** @description Unknown thread, run, agent or route */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2081,7 +2193,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2182,7 +2294,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2410,6 +2522,15 @@ export interface operations {
                     "application/json": components["schemas"]["RunResult"];
                 };
             };
+            /** @description `background: true`: the run record at once (`queued` or `running`) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
                 headers: {
@@ -2446,7 +2567,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2533,6 +2654,15 @@ export interface operations {
                     "text/event-stream": components["schemas"]["LeanStreamEvent"];
                 };
             };
+            /** @description `background: true`: the run record at once, no stream */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
             /** @description Invalid input (`issues` lists each problem) */
             400: {
                 headers: {
@@ -2562,6 +2692,15 @@ export interface operations {
             };
             /** @description Unknown thread, run, agent or route */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2603,6 +2742,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "runs-wait": {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait for the run to end (default 30, at most 600); then 408 with the run as it is */
+                timeout?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run has ended or waits for input */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Invalid input (`issues` lists each problem) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credential (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused: a non-loopback client while no credentials are configured, or a cross-origin browser request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown thread, run, agent or route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Still queued or running after `timeout`: the run as it is */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
                 };
             };
         };
@@ -2731,7 +2940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2907,7 +3116,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Conflict (e.g. the run is not active, or was cancelled) */
+            /** @description Conflict (e.g. the run is not active, or was cancelled); `thread_busy`: multitask_strategy `reject` and the thread has a queued or running run */
             409: {
                 headers: {
                     [name: string]: unknown;

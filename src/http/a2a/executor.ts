@@ -11,7 +11,7 @@ import {
   type RequestContext,
   type ServerCallContext,
 } from '@a2a-js/sdk/server';
-import { Id, TimeoutMs } from '../../../contracts/run.js';
+import { Id, MultitaskStrategy, TimeoutMs, WebhookUrl } from '../../../contracts/run.js';
 import { AppError } from '../../errors.js';
 import type { LiveRun } from '../../runtime/live-run.js';
 import type { Principal } from '../../auth/principal.js';
@@ -25,6 +25,8 @@ import type { A2aTasks, A2aTaskStore } from './tasks.js';
 
 /** JSON-RPC error code of a refused send (429 over HTTP elsewhere); in the implementation-defined server-error range. */
 export const A2A_RATE_LIMITED = -32029;
+/** JSON-RPC error code of a send refused under multitask_strategy "reject" (409 `thread_busy` over HTTP elsewhere). */
+export const A2A_THREAD_BUSY = -32019;
 
 /** Metadata key (request or message) naming the agent on the server-level endpoint. */
 export const AGENT_METADATA_KEY = 'agentId';
@@ -96,6 +98,24 @@ function timeoutOf(params: SendMessageRequest): number | undefined {
   return r.data;
 }
 
+/** `multitask_strategy` and `webhook` in the request's or the message's metadata (invalid params when not valid). */
+function startOptionsOf(params: SendMessageRequest): { strategy?: MultitaskStrategy; webhook?: string } {
+  const out: { strategy?: MultitaskStrategy; webhook?: string } = {};
+  const strategy = params.metadata?.multitask_strategy ?? params.message?.metadata?.multitask_strategy;
+  if (strategy !== undefined) {
+    const r = MultitaskStrategy.safeParse(strategy);
+    if (!r.success) throw new RequestMalformedError(`metadata.multitask_strategy: ${r.error.issues[0]?.message ?? 'is not valid'}`);
+    out.strategy = r.data;
+  }
+  const webhook = params.metadata?.webhook ?? params.message?.metadata?.webhook;
+  if (webhook !== undefined) {
+    const r = WebhookUrl.safeParse(webhook);
+    if (!r.success) throw new RequestMalformedError(`metadata.webhook: ${r.error.issues[0]?.message ?? 'is not valid'}`);
+    out.webhook = r.data;
+  }
+  return out;
+}
+
 const checkId = (value: string, what: string) => {
   const r = Id.safeParse(value);
   if (!r.success) throw new RequestMalformedError(`${what} ${JSON.stringify(value)} ${r.error.issues[0]?.message ?? 'is not valid'}`);
@@ -121,7 +141,7 @@ export class A2aExecutor implements AgentExecutor {
     const timeoutMs = timeoutOf(rc.request);
     let run: LiveRun;
     try {
-      run = await services.conversations.start(principal, { agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], timeoutMs, origin: 'a2a' });
+      run = await services.conversations.start(principal, { agentId, threadId: rc.contextId, runId: rc.taskId, messages: [{ id: message.messageId, role: 'user', content }], timeoutMs, origin: 'a2a', ...startOptionsOf(rc.request) });
     } catch (err) {
       // The SDK turns a failed execute into a failed task with this message.
       throw new Error(err instanceof Error ? err.message : String(err));
@@ -236,7 +256,22 @@ export class A2aRequestHandler extends DefaultRequestHandler {
       throw new UnsupportedOperationError(`Task ${m.taskId} is ${state}; send a new message with contextId "${run.thread_id}" (and no taskId) to continue the conversation`);
     }
     if (await this.ep.services.conversations.messageExists(m.messageId)) throw new RequestMalformedError(`message.messageId "${m.messageId}" was already used; every message needs a new id`);
-    params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: await pickAgent(this.ep, principal, params) };
+    const agentId = await pickAgent(this.ep, principal, params);
+    await this.checkStart(principal, { agentId, threadId: m.contextId || undefined, ...startOptionsOf(params) });
+    params.metadata = { ...(params.metadata ?? {}), [AGENT_METADATA_KEY]: agentId };
+  }
+
+  /** A bad webhook or a busy thread under "reject" refuses the message before a task exists. */
+  private async checkStart(principal: Principal, opts: { agentId: string; threadId?: string; strategy?: MultitaskStrategy; webhook?: string }): Promise<void> {
+    try {
+      await this.ep.services.conversations.checkStart(principal, opts);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      if (err.code === 'bad_request') throw new RequestMalformedError(`metadata.webhook: ${err.message}`);
+      if (err.code === 'thread_busy') throw new JsonRpcTransportError({ jsonrpc: '2.0', id: null, error: { code: A2A_THREAD_BUSY, message: `thread_busy: ${err.message}`, data: [{ code: err.code }] } } as never);
+      if (err.code === 'not_found') throw new TaskNotFoundError(err.message);
+      throw err;
+    }
   }
 
   /** Rate limits and budgets refuse the message before a task exists: a JSON-RPC error, not a failed task. */

@@ -1,5 +1,5 @@
 import type { AgUiMessage, AgUiRunRequest } from '../../../contracts/ag-ui.js';
-import { TimeoutMs } from '../../../contracts/run.js';
+import { MultitaskStrategy, TimeoutMs, WebhookUrl } from '../../../contracts/run.js';
 import { AppError } from '../../errors.js';
 import type { PendingInputs } from '../../../contracts/common.js';
 import type { ClientTool } from '../../runtime/agent-loop.js';
@@ -211,4 +211,23 @@ export function agUiTimeout(body: AgUiRunRequest): number | undefined {
   const r = TimeoutMs.safeParse((props as { timeout_ms: unknown }).timeout_ms);
   if (!r.success) throw bad(r.error.issues[0]?.message ?? 'timeout_ms is not valid', ['forwardedProps', 'timeout_ms']);
   return r.data;
+}
+
+/** `forwardedProps.multitask_strategy` and `forwardedProps.webhook` when the client sends them; 400 when one is not valid. */
+export function agUiStartOptions(body: AgUiRunRequest): { strategy?: MultitaskStrategy; webhook?: string } {
+  const props = body.forwardedProps;
+  if (typeof props !== 'object' || props === null) return {};
+  const p = props as { multitask_strategy?: unknown; webhook?: unknown };
+  const out: { strategy?: MultitaskStrategy; webhook?: string } = {};
+  if (p.multitask_strategy !== undefined) {
+    const r = MultitaskStrategy.safeParse(p.multitask_strategy);
+    if (!r.success) throw bad(r.error.issues[0]?.message ?? 'multitask_strategy is not valid', ['forwardedProps', 'multitask_strategy']);
+    out.strategy = r.data;
+  }
+  if (p.webhook !== undefined) {
+    const r = WebhookUrl.safeParse(p.webhook);
+    if (!r.success) throw bad(r.error.issues[0]?.message ?? 'webhook is not valid', ['forwardedProps', 'webhook']);
+    out.webhook = r.data;
+  }
+  return out;
 }

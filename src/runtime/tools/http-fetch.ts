@@ -23,7 +23,7 @@ export type Resolver = (hostname: string, options: { all: true; family: number }
  * The DNS lookup the request itself uses: every resolved address is checked, so the address
  * checked is the address connected (no second, unchecked resolution).
  */
-function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction {
+export function guardedLookup(policy: AddressPolicy, resolve: Resolver): LookupFunction {
   return (hostname, options, callback) => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : typeof options.family === 'number' ? options.family : 0;
     resolve(hostname, { all: true, family }, (err, addresses) => {
