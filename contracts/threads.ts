@@ -68,6 +68,7 @@ export const ListThreadsInput = z.strictObject({
   limit: Limit,
   cursor: Cursor.optional(),
   agent_id: Id.optional().describe('Only threads of this agent'),
+  title: z.string().min(1).max(200).optional().describe('Only threads whose title contains this text (case-insensitive)'),
   owner: z.string().min(1).max(200).optional().describe('Admins only: threads of this principal (others always see only their own)'),
 });
 export type ListThreadsInput = z.infer<typeof ListThreadsInput>;

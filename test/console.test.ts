@@ -260,9 +260,12 @@ describe('web console at /console (headless Chromium)', { skip: noBrowser }, () 
     await shot(t.page, 'thread');
 
     await nav(t.page, 'Threads').click();
+    // The server does the search (title=…), so threads not loaded yet are found too.
+    const searched = t.page.waitForResponse((r) => r.url().includes('/v1/threads/summaries') && new URL(r.url()).searchParams.get('title') === 'console TEST');
     await t.page.getByRole('searchbox', { name: 'Search titles' }).fill('console TEST');
+    assert.equal((await searched).status(), 200);
+    await t.page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1, undefined, { timeout: 10_000 });
     await t.page.getByRole('link', { name: 'Console test thread' }).waitFor();
-    assert.equal(await t.page.locator('tbody tr').count(), 1, 'only the matching title');
     await t.page.getByRole('link', { name: 'Console test thread' }).click();
 
     await t.page.getByRole('button', { name: 'Delete' }).click();

@@ -69,6 +69,25 @@ for (const dialect of dialects()) describe(`REST: threads, runs, agents and the 
     assert.deepEqual(agents.body, { items: [{ id: 'assistant', name: 'Assistant', description: 'A helpful general-purpose assistant.', model: 'claude-sonnet-5-5', tools: ['current_time'], tool_policies: { current_time: 'allow' }, mcp_servers: [] }] });
   });
 
+  it('lists threads by title: a case-insensitive substring, % and _ match themselves', async () => {
+    const titles = { 'title-a': 'Quarterly Report 50%', 'title-b': 'quarterly_plan', 'title-c': 'Holiday ideas' };
+    for (const [id, title] of Object.entries(titles)) {
+      app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }] });
+      await postJson(`${url}/v1/run`, { prompt: 'hi', session_id: id });
+      assert.equal((await call(`${url}/v1/threads/${id}/metadata`, 'PATCH', { title })).status, 200);
+    }
+    const ids = async (q: string) => (await call(`${url}/v1/threads?title=${encodeURIComponent(q)}`, 'GET')).body.items.map((t: { id: string }) => t.id).sort();
+    assert.deepEqual(await ids('QUARTERLY'), ['title-a', 'title-b']);
+    assert.deepEqual(await ids('50%'), ['title-a']);
+    assert.deepEqual(await ids('%'), ['title-a']);
+    assert.deepEqual(await ids('y_p'), ['title-b']);
+    assert.deepEqual(await ids('_'), ['title-b']);
+    assert.deepEqual(await ids('nothing like it'), []);
+    const summaries = await call(`${url}/v1/threads/summaries?title=holiday`, 'GET');
+    assert.deepEqual(summaries.body.items.map((t: { id: string }) => t.id), ['title-c']);
+    assertError(await call(`${url}/v1/threads?title=${'x'.repeat(201)}`, 'GET'), 400, 'bad_request');
+  });
+
   it('lists runs with filters and reads a run record', async () => {
     app.fake.enqueue({ content: [{ type: 'text', text: 'ok' }], usage: { input_tokens: 7, output_tokens: 2 } });
     const t0 = new Date().toISOString();

@@ -1,5 +1,5 @@
 // Agents: each configured agent's model, tools with their policies, and MCP servers (started or not).
-import { useAgents } from './App';
+import { useAgents } from './agents-context';
 import { Link } from './router';
 
 export function Agents() {

@@ -1,6 +1,7 @@
 // The console shell: sign-in when the server asks for a credential, navigation, and the four screens.
-import { createContext, useContext, useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Agents } from './Agents';
+import { AgentsContext } from './agents-context';
 import { api, ApiError, credential, onUnauthorized, type Agent } from './api';
 import { ChatScreen } from './Chat';
 import { Link, navigate, useLocation } from './router';
@@ -8,8 +9,6 @@ import { RunDetail, RunList } from './Runs';
 import { ThreadDetail, ThreadList } from './Threads';
 import { ErrorNote } from './util';
 
-const AgentsContext = createContext<Agent[]>([]);
-export const useAgents = () => useContext(AgentsContext);
 
 type Gate = { state: 'checking' } | { state: 'signin'; error?: string } | { state: 'ready'; agents: Agent[] } | { state: 'error'; error: string };
 

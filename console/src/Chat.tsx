@@ -2,7 +2,7 @@
 import { useChat } from '@ai-sdk/react';
 import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, type UIMessage } from 'ai';
 import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { useAgents } from './App';
+import { useAgents } from './agents-context';
 import { api, ApiError, authHeaders, errorMessage, type Thread } from './api';
 import { Link, navigate } from './router';
 import { ErrorNote, Json, useAsync } from './util';

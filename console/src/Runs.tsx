@@ -1,6 +1,6 @@
 // Runs: a filtered list, and one run's timeline built from its stored events, followed live while it runs.
 import { useEffect, useState } from 'react';
-import { useAgents } from './App';
+import { useAgents } from './agents-context';
 import { ACTIVE, api, followRunEvents, query, RUN_STATUSES, type Page, type Run, type Thread } from './api';
 import { Link, navigate } from './router';
 import { addEvent, emptyTimeline, type ModelCall, type Timeline, type ToolCallItem } from './timeline';

@@ -7,11 +7,14 @@ import { ErrorNote, fmtCost, fmtTime, fmtUsage, Json, useAsync, usePaged } from 
 const PAGE = 20;
 
 export function ThreadList() {
-  const { items, cursor, error, loading, load } = usePaged<ThreadSummary>((after) => `/v1/threads/summaries${query({ limit: PAGE, cursor: after })}`, []);
   const [search, setSearch] = useState('');
-  // The API pages by time; the title search filters the threads loaded so far ("Load more" reaches older ones).
-  const needle = search.trim().toLowerCase();
-  const shown = needle ? items.filter((t) => (t.title ?? '').toLowerCase().includes(needle)) : items;
+  const [needle, setNeedle] = useState('');
+  // The server searches titles (GET /v1/threads/summaries?title=…); typing settles for 250 ms first.
+  useEffect(() => {
+    const timer = setTimeout(() => setNeedle(search.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+  const { items: shown, cursor, error, loading, load } = usePaged<ThreadSummary>((after) => `/v1/threads/summaries${query({ limit: PAGE, cursor: after, title: needle || undefined })}`, [needle]);
   return (
     <section>
       <div className="toolbar">
@@ -49,7 +52,7 @@ export function ThreadList() {
           ))}
         </tbody>
       </table>
-      {!loading && shown.length === 0 && <p className="muted">{needle ? 'No loaded thread has that in its title.' : 'No threads yet.'}</p>}
+      {!loading && shown.length === 0 && <p className="muted">{needle ? 'No thread has that in its title.' : 'No threads yet.'}</p>}
       {cursor && (
         <button type="button" disabled={loading} onClick={() => void load(cursor)}>
           Load more

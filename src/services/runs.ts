@@ -15,6 +15,7 @@ import { canSee, ownerFilter, visibleRun, type Principal } from './access.js';
 import type { LimitService } from './limits.js';
 import { runEvents, FOLLOW_FALLBACK_MS, type StreamedEvent } from './run-events.js';
 import { RunStarts } from './run-starts.js';
+import { toRun } from './run-view.js';
 import type { WebhookService } from './webhooks.js';
 
 /**
@@ -205,11 +206,3 @@ export class RunService {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-/** A stored run as the API shows it: `owner` is its thread's principal (the instance column stays internal). */
-export function toRun(r: RunRecord): Run {
-  const { owner: _instance, principal, ...rest } = r;
-  // Stored in the run's input (no column of its own): the trace of the request that started it.
-  const traceId = (r.input as { trace_id?: unknown } | null)?.trace_id;
-  return { ...rest, owner: principal, trace_id: typeof traceId === 'string' ? traceId : null } as Run;
-}

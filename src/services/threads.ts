@@ -20,7 +20,7 @@ export class ThreadService {
   ) {}
 
   list(principal: Principal, input: ListThreadsInput) {
-    return this.store.threads.page({ limit: input.limit, cursor: input.cursor, agentId: input.agent_id, owner: ownerFilter(principal, input.owner) });
+    return this.store.threads.page({ limit: input.limit, cursor: input.cursor, agentId: input.agent_id, title: input.title, owner: ownerFilter(principal, input.owner) });
   }
 
   async summaries(principal: Principal, input: ListThreadsInput): Promise<{ items: ThreadSummary[]; next_cursor: string | null }> {

@@ -15,7 +15,7 @@ import { guardedLookup, type Resolver } from '../runtime/tools/http-fetch.js';
 import { ACTIVE_STATUSES } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryRecord } from '../store/webhooks.js';
-import { toRun } from './runs.js';
+import { toRun } from './run-view.js';
 
 /** Retries never wait longer than this. */
 const MAX_BACKOFF_MS = 600_000;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import { prepared } from '../db/prepared.js';
 import { AppError } from '../errors.js';
@@ -63,10 +64,15 @@ export class ThreadRepo {
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */
-  async page(opts: { limit: number; cursor?: string; agentId?: string; owner?: string }): Promise<{ items: ThreadRecord[]; next_cursor: string | null }> {
+  async page(opts: { limit: number; cursor?: string; agentId?: string; title?: string; owner?: string }): Promise<{ items: ThreadRecord[]; next_cursor: string | null }> {
     let q = this.db.kysely.selectFrom('threads').selectAll();
     if (opts.owner !== undefined) q = q.where('owner', '=', opts.owner);
     if (opts.agentId) q = q.where('agent_id', '=', opts.agentId);
+    if (opts.title) {
+      // A substring, not a pattern: the caller's % and _ match themselves.
+      const pattern = `%${opts.title.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where(sql<boolean>`lower(title) like ${pattern} escape '\\'`);
+    }
     if (opts.cursor) {
       const [, at, id] = decodeCursor('thread', opts.cursor);
       q = q.where(olderThan(at, id));

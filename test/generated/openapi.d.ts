@@ -1530,6 +1530,7 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 agent_id?: string;
+                title?: string;
                 owner?: string;
             };
             header?: never;
@@ -1582,6 +1583,7 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 agent_id?: string;
+                title?: string;
                 owner?: string;
             };
             header?: never;
