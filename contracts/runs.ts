@@ -41,6 +41,11 @@ export const Run = z
     started_at: Timestamp.nullable(),
     finished_at: Timestamp.nullable(),
     trace_id: z.string().nullable().describe('OpenTelemetry trace id of the request that started the run (null: tracing was off)'),
+    cost_usd: z
+      .number()
+      .nullable()
+      .optional()
+      .describe('Estimated cost of its model calls in USD, from AGENTSDK_MODEL_PRICES (on single-run reads); null: a model without a price'),
     webhook: RunWebhook.nullable()
       .optional()
       .describe('The completion webhook and each of its deliveries (on single-run reads: GET /v1/runs/{id}, /wait, the 202 of a background start); null: none'),

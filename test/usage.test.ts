@@ -88,6 +88,8 @@ for (const dialect of dialects()) describe(`usage accounting [${dialect}]`, () =
     const res = await call(`${app.url}/v1/usage`, 'GET', undefined, as(ALICE_KEY));
     assert.ok(Math.abs(res.body.totals.cost_usd - costOf(sum(aliceRuns))) < 1e-6, `${res.body.totals.cost_usd} vs ${costOf(sum(aliceRuns))}`);
     assert.ok(Math.abs(res.body.groups[0].cost_usd - costOf(sum(aliceRuns))) < 1e-6);
+    // Each run's own cost on its record (the second run shares the thread with the first).
+    for (const r of aliceRuns) assert.ok(Math.abs(r.cost_usd - costOf(r.usage)) < 1e-6, `${r.id}: ${r.cost_usd} vs ${costOf(r.usage)}`);
   });
 
   it('a caller sees only its own usage; admins see all, filter and group by principal', async () => {

@@ -116,18 +116,6 @@ export function RunDetail({ id }: { id: string }) {
     });
     return () => ac.abort();
   }, [id]);
-  const cost = useAsync(
-    async (signal) => {
-      if (!run || ACTIVE.has(run.status)) return undefined;
-      // Cost is reported per thread; when the run is its thread's only one, that is the run's cost.
-      const [thread, runs] = await Promise.all([
-        api<Thread>(`/v1/threads/${encodeURIComponent(run.thread_id)}`, { signal }),
-        api<Page<Run>>(`/v1/runs${query({ thread_id: run.thread_id, limit: 2 })}`, { signal }),
-      ]);
-      return { usd: thread.usage?.cost_usd ?? null, only: runs.items.length === 1 };
-    },
-    [run?.id, run?.status],
-  );
 
   if (error) return <ErrorNote error={error} />;
   if (!run) return <p>Loading…</p>;
@@ -157,7 +145,7 @@ export function RunDetail({ id }: { id: string }) {
         <dt>Tokens</dt>
         <dd aria-label="Run tokens">{fmtUsage(run.usage ?? timeline.usage)}</dd>
         <dt>Estimated cost</dt>
-        <dd aria-label="Estimated cost">{cost.data ? (cost.data.only ? fmtCost(cost.data.usd) : `${fmtCost(cost.data.usd)} for the whole thread (all its runs)`) : '—'}</dd>
+        <dd aria-label="Estimated cost">{run.cost_usd === undefined ? '—' : fmtCost(run.cost_usd)}</dd>
         {run.error && (
           <>
             <dt>Error</dt>

@@ -120,6 +120,8 @@ export interface Run {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** Estimated cost of its model calls (single-run reads); null: a model without a price. */
+  cost_usd?: number | null;
 }
 export interface Page<T> {
   items: T[];

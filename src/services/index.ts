@@ -27,7 +27,7 @@ export function createServices(deps: { runtime: Runtime; store: Store; cluster?:
   const limits = new LimitService(deps.store, deps.config?.limits, perKey);
   const usage = new UsageService(deps.store, deps.config?.modelPrices);
   const starts = new RunStarts(deps.runtime, deps.store, deps.cluster, deps.webhooks);
-  const runs = new RunService(deps.runtime, deps.store, deps.cluster, limits, deps.webhooks, starts);
+  const runs = new RunService(deps.runtime, deps.store, deps.cluster, limits, deps.webhooks, starts, usage);
   return {
     runs,
     usage,

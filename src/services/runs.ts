@@ -13,6 +13,7 @@ import { ACTIVE_STATUSES, type RunRecord } from '../store/runs.js';
 import type { Store } from '../store/store.js';
 import { canSee, ownerFilter, visibleRun, type Principal } from './access.js';
 import type { LimitService } from './limits.js';
+import type { UsageService } from './usage.js';
 import { runEvents, FOLLOW_FALLBACK_MS, type StreamedEvent } from './run-events.js';
 import { RunStarts } from './run-starts.js';
 import { toRun } from './run-view.js';
@@ -34,6 +35,8 @@ export class RunService {
     private readonly webhooks?: WebhookService,
     /** multitask_strategy and webhooks at every start. */
     private readonly starts: RunStarts = new RunStarts(runtime, store, cluster, webhooks),
+    /** The estimated cost on single-run reads. */
+    private readonly usage?: UsageService,
   ) {}
 
   async list(principal: Principal, input: ListRunsInput): Promise<{ items: Run[]; next_cursor: string | null }> {
@@ -58,7 +61,8 @@ export class RunService {
   /** The run as the API shows it, with its webhook deliveries (single-run reads). */
   async read(principal: Principal, id: string): Promise<Run> {
     const run = toRun(await this.get(principal, id));
-    return { ...run, webhook: (await this.webhooks?.view(id)) ?? null };
+    const [webhook, spent] = await Promise.all([this.webhooks?.view(id), this.usage?.run(run.thread_id, id)]);
+    return { ...run, ...(spent ? { cost_usd: spent.cost_usd } : {}), webhook: webhook ?? null };
   }
 
   async start(principal: Principal, req: Omit<StartRunRequest, 'background'>, origin: string): Promise<LiveRun> {

@@ -44,6 +44,13 @@ export class UsageService {
     return totals;
   }
 
+  /** What one run's model calls spent (its thread narrows the scan to that thread's rows). */
+  async run(threadId: string, runId: string): Promise<UsageTotals> {
+    const totals = emptyTotals();
+    for (const r of await this.store.usage.totals({ dims: ['model'], threadId, runId })) this.add(totals, r);
+    return totals;
+  }
+
   private add(into: UsageTotals, r: UsageRow): void {
     into.input_tokens += r.input_tokens;
     into.output_tokens += r.output_tokens;

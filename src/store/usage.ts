@@ -56,10 +56,11 @@ export class UsageRepo {
   }
 
   /** Sums grouped by `dims`; `principal` undefined = everyone's. Times are ISO, `to` exclusive. */
-  async totals(f: { dims: UsageDimension[]; principal?: string; from?: string; to?: string; threadId?: string }): Promise<UsageRow[]> {
+  async totals(f: { dims: UsageDimension[]; principal?: string; from?: string; to?: string; threadId?: string; runId?: string }): Promise<UsageRow[]> {
     let q = this.db.kysely.selectFrom('usage_records');
     if (f.principal !== undefined) q = q.where('principal', '=', f.principal);
     if (f.threadId !== undefined) q = q.where('thread_id', '=', f.threadId);
+    if (f.runId !== undefined) q = q.where('run_id', '=', f.runId);
     if (f.from) q = q.where('created_at', '>=', new Date(f.from).toISOString());
     if (f.to) q = q.where('created_at', '<', new Date(f.to).toISOString());
     const cols = f.dims.map((d) => COLUMN[d]);

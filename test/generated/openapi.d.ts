@@ -991,6 +991,8 @@ export interface components {
             finished_at: string | null;
             /** @description OpenTelemetry trace id of the request that started the run (null: tracing was off) */
             trace_id: string | null;
+            /** @description Estimated cost of its model calls in USD, from AGENTSDK_MODEL_PRICES (on single-run reads); null: a model without a price */
+            cost_usd?: number | null;
             /** @description The completion webhook and each of its deliveries (on single-run reads: GET /v1/runs/{id}, /wait, the 202 of a background start); null: none */
             webhook?: components["schemas"]["RunWebhook"] | null;
         };
