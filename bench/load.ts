@@ -4,7 +4,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type { Child } from './children.js';
-import { cpuMs, peakRssMb, postgresCpuMs, rssMb } from './proc-stats.js';
+import { cpuMs, peakRssMb, postgresCpu, postgresCpuSince, rssMb } from './proc-stats.js';
 import type { BenchRoute } from './protocols.js';
 
 const HEADERS: Record<string, string> = { 'content-type': 'application/json' };
@@ -90,7 +90,7 @@ export async function warmUp(target: Child, routes: BenchRoute[], seconds: numbe
 
 export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean } = {}): Promise<Cell> {
   const cpuBefore = cpuMs(target.pid);
-  const pgBefore = opts.postgres ? postgresCpuMs() : 0;
+  const pgBefore = opts.postgres ? postgresCpu() : undefined;
   const r = await fire({ url: target.url, connections, duration: seconds, requests: requests(route) });
   // Requests cut off at the end keep the target busy briefly; charge that work to this cell, not the next.
   await sleep(250);
@@ -107,7 +107,7 @@ export async function measure(target: Child, route: BenchRoute, connections: num
     non2xx: r.non2xx,
     errors: r.errors, // includes timeouts
     cpuMsPerRun: completed ? cpu / completed : NaN,
-    pgCpuMsPerRun: opts.postgres && completed ? (postgresCpuMs() - pgBefore) / completed : undefined,
+    pgCpuMsPerRun: pgBefore && completed ? postgresCpuSince(pgBefore) / completed : undefined,
     peakRssMb: peakRssMb(target.pid),
   };
 }

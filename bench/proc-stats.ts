@@ -34,18 +34,25 @@ export function rssMb(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** CPU of every process named `postgres` on this machine (the server's backends included), in ms. */
-export function postgresCpuMs(): number {
-  let total = 0;
+/** CPU so far of every process named `postgres` on this machine (the server's backends included), by pid, in ms. */
+export function postgresCpu(): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      total += cpuMs(Number(entry));
+      byPid.set(Number(entry), cpuMs(Number(entry)));
     } catch {
       // the process exited between the listing and the read
     }
   }
+  return byPid;
+}
+
+/** PostgreSQL's CPU between two snapshots: a backend that started since counts whole, one that exited is left out (never negative). */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of postgresCpu()) total += ms - Math.min(ms, before.get(pid) ?? 0);
   return total;
 }

@@ -4,6 +4,7 @@
 // --observe: the server three times (metrics and traces off, metrics only, both on, exporting OTLP/HTTP
 // to a receiver in this process, /metrics scraped every --scrape-s seconds), lean routes only.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { baseEnv, isAlive, spawnNode, stopAll, type Child } from './children.js';
 import { coldStart } from './cold-start.js';
 import { firstToken, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
@@ -68,13 +70,32 @@ if (apiKey) useApiKey(apiKey);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
 const postgres = flags.db ?? process.env.BENCH_DATABASE_URL;
-/** Each server target gets a fresh SQLite file: a later target must not pay for an earlier one's rows. */
-const databaseOf = (name: string) => postgres ?? `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}`;
+/** Each server target gets a fresh SQLite file or PostgreSQL schema: a later target (or run) must not pay for an earlier one's rows. */
+const schemas: string[] = [];
+async function databaseOf(name: string): Promise<string> {
+  if (!postgres) return `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}`;
+  const schema = `bench_${randomBytes(6).toString('hex')}`;
+  await onPostgres(postgres, `create schema ${schema}`);
+  schemas.push(schema);
+  const url = new URL(postgres);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+async function onPostgres(url: string, statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   stopping = true;
   await stopAll();
+  for (const schema of schemas) await onPostgres(postgres!, `drop schema if exists ${schema} cascade`).catch(() => {});
   rmSync(tmp, { recursive: true, force: true });
   process.exit(code);
 }
@@ -86,18 +107,18 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });
   const upstream = { ANTHROPIC_API_KEY: 'bench', ANTHROPIC_BASE_URL: fake.url };
-  const serverEnv = (name: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  const serverEnv = async (name: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> => ({
     ...baseEnv(),
     ...upstream,
     AGENTSDK_HTTP_ADDR: '127.0.0.1:0',
-    DATABASE_URL: databaseOf(name),
+    DATABASE_URL: await databaseOf(name),
     LOG_LEVEL: 'info', // the port is only announced in the "listening" log line
     AGENTSDK_SHUTDOWN_GRACE_MS: '1000',
     ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
     ...extra,
   });
-  const server = (name: string, extra: NodeJS.ProcessEnv = {}) =>
-    spawnNode(name, 'dist/main.js', { cwd: root, env: serverEnv(name, extra), pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined) });
+  const server = async (name: string, extra: NodeJS.ProcessEnv = {}) =>
+    spawnNode(name, 'dist/main.js', { cwd: root, env: await serverEnv(name, extra), pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined) });
   const startFloor = () => spawnNode('floor', 'bench/floor.mjs', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url });
 
   // Cold start first, while the machine is quiet.
