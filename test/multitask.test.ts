@@ -192,6 +192,23 @@ describe('multitask_strategy across two instances on one PostgreSQL database', {
     });
   }
 
+  it('reject sent at once to A and B on one new thread: exactly one run is stored', async () => {
+    const thread = 'mt-cross-reject-burst';
+    fake.setHandler(() => ({ content: [{ type: 'text', text: 'slow' }], delayMs: 500 }));
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => postJson(`${(i % 2 ? b : a).url}/v1/run`, { prompt: `burst ${i}`, session_id: thread, multitask_strategy: 'reject' })),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409], JSON.stringify(results.map((r) => [r.status, r.body?.error?.code])));
+      for (const r of results.filter((x) => x.status === 409)) assertError(r, 409, 'thread_busy');
+      const runs = await call(`${a.url}/v1/runs?thread_id=${thread}`, 'GET');
+      assert.equal(runs.body.items.length, 1);
+    } finally {
+      fake.setHandler(null);
+    }
+  });
+
   it('reject on instance B sees the run on instance A', async () => {
     const thread = 'mt-cross-reject';
     const firstId = await startFirst(a.url, () => a, fake, thread);

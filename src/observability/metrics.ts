@@ -43,6 +43,18 @@ export class Metrics {
   private readonly approvalsDecided: Counter<'agent' | 'decision'>;
   private readonly commitDuration: Histogram<'op'>;
   private readonly eventBatch: Histogram;
+  // The hot path's label sets, by value in labelNames order (see children()).
+  private readonly httpRequestsOf: Child<Counter>;
+  private readonly httpDurationOf: Child<Histogram>;
+  private readonly runsStartedOf: Child<Counter>;
+  private readonly runsFinishedOf: Child<Counter>;
+  private readonly runDurationOf: Child<Histogram>;
+  private readonly queueWaitOf: Child<Histogram>;
+  private readonly ttftOf: Child<Histogram>;
+  private readonly modelCallsOf: Child<Counter>;
+  private readonly tokensOf: Child<Histogram>;
+  private readonly opDurationOf: Child<Histogram>;
+  private readonly commitDurationOf: Child<Histogram>;
   private active = 0;
   private queued = 0;
 
@@ -67,6 +79,17 @@ export class Metrics {
     this.approvalsDecided = new Counter({ name: 'agentsdk_approvals_decided_total', help: 'Approval decisions applied when a run went on', labelNames: ['agent', 'decision'], registers });
     this.commitDuration = new Histogram({ name: 'agentsdk_store_commit_duration_seconds', help: "Store commits on a run's path", labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers });
     this.eventBatch = new Histogram({ name: 'agentsdk_event_batch_size', help: 'Run events per stored batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], registers });
+    this.httpRequestsOf = children((...v) => this.httpRequests.labels(...v));
+    this.httpDurationOf = children((...v) => this.httpDuration.labels(...v));
+    this.runsStartedOf = children((...v) => this.runsStarted.labels(...v));
+    this.runsFinishedOf = children((...v) => this.runsFinished.labels(...v));
+    this.runDurationOf = children((...v) => this.runDuration.labels(...v));
+    this.queueWaitOf = children((...v) => this.queueWait.labels(...v));
+    this.ttftOf = children((...v) => this.ttft.labels(...v));
+    this.modelCallsOf = children((...v) => this.modelCalls.labels(...v));
+    this.tokensOf = children((...v) => this.tokens.labels(...v));
+    this.opDurationOf = children((...v) => this.opDuration.labels(...v));
+    this.commitDurationOf = children((...v) => this.commitDuration.labels(...v));
 
     const self = this;
     new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.active); } });
@@ -106,9 +129,9 @@ export class Metrics {
       const record = () => {
         if (recorded) return;
         recorded = true;
-        const labels = { method: METHODS.has(req.method) ? req.method : 'OTHER', route: routeTemplate(req, res.locals), status: String(res.statusCode) };
-        this.httpRequests.inc(labels);
-        this.httpDuration.observe(labels, (performance.now() - t0) / 1000);
+        const labels = [METHODS.has(req.method) ? req.method : 'OTHER', routeTemplate(req, res.locals), String(res.statusCode)];
+        this.httpRequestsOf(...labels).inc();
+        this.httpDurationOf(...labels).observe((performance.now() - t0) / 1000);
       };
       res.once('finish', record);
       res.once('close', record);
@@ -129,7 +152,7 @@ export class Metrics {
 
   readonly observer: RunObserver = {
     traceId: () => undefined,
-    commit: (op, seconds) => this.commitDuration.observe({ op }, seconds),
+    commit: (op, seconds) => this.commitDurationOf(op).observe(seconds),
     run: (info) => this.runScope(info.agentId, info.origin, info.resumed),
   };
 
@@ -139,13 +162,13 @@ export class Metrics {
     let began = false;
     m.active++;
     m.queued++;
-    m.runsStarted.inc({ agent, origin, resumed: String(resumed) });
+    m.runsStartedOf(agent, origin, String(resumed)).inc();
     return {
       began() {
         if (began) return;
         began = true;
         m.queued--;
-        m.queueWait.observe({ agent }, (performance.now() - t0) / 1000);
+        m.queueWaitOf(agent).observe((performance.now() - t0) / 1000);
       },
       modelCall({ model }) {
         const c0 = performance.now();
@@ -154,18 +177,18 @@ export class Metrics {
           chunk() {
             if (first) return;
             first = true;
-            m.ttft.observe({ agent, gen_ai_request_model: model }, (performance.now() - c0) / 1000);
+            m.ttftOf(agent, model).observe((performance.now() - c0) / 1000);
           },
           end(r: ModelCallResult) {
-            m.modelCalls.inc({ agent, model, outcome: r.outcome });
-            const base = { agent, gen_ai_operation_name: 'chat', gen_ai_provider_name: 'anthropic', gen_ai_request_model: model };
-            m.opDuration.observe({ ...base, error_type: r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error' }, (performance.now() - c0) / 1000);
+            m.modelCallsOf(agent, model, r.outcome).inc();
+            const errorType = r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
+            m.opDurationOf(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - c0) / 1000);
             const u = r.usage;
             // Input is reported even when 0; the others only when the model reported some.
-            m.tokens.observe({ ...base, gen_ai_token_type: 'input' }, u.input_tokens);
-            m.tokens.observe({ ...base, gen_ai_token_type: 'output' }, u.output_tokens);
-            if (u.cache_read_input_tokens) m.tokens.observe({ ...base, gen_ai_token_type: 'cache_read' }, u.cache_read_input_tokens);
-            if (u.cache_creation_input_tokens) m.tokens.observe({ ...base, gen_ai_token_type: 'cache_write' }, u.cache_creation_input_tokens);
+            m.tokensOf(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
+            m.tokensOf(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
+            if (u.cache_read_input_tokens) m.tokensOf(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
+            if (u.cache_creation_input_tokens) m.tokensOf(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
           },
         };
       },
@@ -184,8 +207,8 @@ export class Metrics {
         if (!began) m.queued--;
         began = true;
         m.active--;
-        m.runsFinished.inc({ agent, origin, status });
-        m.runDuration.observe({ agent, status }, (performance.now() - t0) / 1000);
+        m.runsFinishedOf(agent, origin, status).inc();
+        m.runDurationOf(agent, status).observe((performance.now() - t0) / 1000);
       },
     };
   }
@@ -209,4 +232,23 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+type Child<M extends Counter<string> | Histogram<string>> = (...values: string[]) => ReturnType<M['labels']>;
+
+/**
+ * prom-client checks and hashes a labels object on every observation; the label sets here are
+ * bounded (no ids), so each one's child is looked up once and kept, by its values joined.
+ */
+function children<C>(labels: (...values: string[]) => C): (...values: string[]) => C {
+  const cache = new Map<string, C>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = labels(...values);
+      cache.set(key, child);
+    }
+    return child;
+  };
 }

@@ -166,9 +166,9 @@ export class Runtime {
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free) {
         const t0 = performance.now();
-        begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap);
+        begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive);
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
-      } else await this.deps.store.createRun(record, req.access, req.cap);
+      } else await this.deps.store.createRun(record, req.access, req.cap, req.exclusive);
     } catch (err) {
       run.controller.abort('cancel');
       void turn.then((release) => release(), () => {});

@@ -63,10 +63,10 @@ export class Store {
    * The thread is created on first use, owned by the caller; the run starts as queued and
    * belongs to the thread's owner. 404 (nothing stored) when the thread is another principal's.
    */
-  async createRun(r: NewRun, access: Access, cap?: ActiveCap): Promise<void> {
+  async createRun(r: NewRun, access: Access, cap?: ActiveCap, exclusive = false): Promise<void> {
     await this.tx(async (repos) => {
       await checkCap(repos, cap);
-      const principal = await claimThread(repos.threads, r, access);
+      const principal = await claimThread(repos, r, access, exclusive);
       await repos.runs.create({ ...r, principal });
     });
   }
@@ -83,10 +83,10 @@ export class Store {
   }
 
   /** createRun and beginRun in one commit, for a run whose thread is free at once: it is stored running. */
-  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap): Promise<Begun> {
+  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false): Promise<Begun> {
     return this.tx(async (repos) => {
       await checkCap(repos, cap);
-      const principal = await claimThread(repos.threads, r, access);
+      const principal = await claimThread(repos, r, access, exclusive);
       await repos.runs.create({ ...r, principal }, r.created_at);
       return begin(repos, r.id, r.thread_id, input, state);
     });
@@ -182,9 +182,17 @@ export interface Access {
 }
 
 /** Ensures the thread and returns its owner; an existing thread of another principal looks absent (404), in the same transaction. */
-async function claimThread(threads: ThreadRepo, r: NewRun, access: Access): Promise<string | null> {
-  const owner = await threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
+/**
+ * The thread, created on first use; its row stays locked until the commit (PostgreSQL), so runs
+ * stored on one thread by several instances are stored one after another. `exclusive`
+ * (multitask `reject`): refused when the thread has a queued or running run, seen under that lock.
+ */
+async function claimThread(repos: Repos, r: NewRun, access: Access, exclusive: boolean): Promise<string | null> {
+  const owner = await repos.threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
   if (!access.admin && owner !== access.id) throw new AppError('not_found', `unknown thread "${r.thread_id}"`);
+  if (exclusive && (await repos.runs.activeIds(r.thread_id)).length) {
+    throw new AppError('thread_busy', `thread "${r.thread_id}" has a queued or running run (multitask_strategy "reject")`);
+  }
   return owner;
 }
 

@@ -130,7 +130,11 @@ const ensureThread = prepared(
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('owner'),
 );
-const selectOwner = prepared((db, id: string) => db.kysely.selectFrom('threads').select('owner').where('id', '=', id));
+// FOR NO KEY UPDATE (PostgreSQL): inside a run's create, the thread stays locked against other creates until its commit (claimThread in store.ts); inserts that only reference it are not blocked.
+const selectOwner = prepared((db, id: string) => {
+  const q = db.kysely.selectFrom('threads').select('owner').where('id', '=', id);
+  return db.kind === 'postgres' ? q.forNoKeyUpdate() : q;
+});
 const selectStateAndContext = prepared((db, id: string) => db.kysely.selectFrom('threads').select(['state', 'context_tokens', 'context_through']).where('id', '=', id));
 const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
 const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));
