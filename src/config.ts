@@ -50,6 +50,8 @@ export interface Config {
   tracesUrl?: string;
   /** `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`: spans carry message contents. */
   traceContent: boolean;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`: how spans are encoded (default http/protobuf). */
+  tracesProtocol: 'http/protobuf' | 'http/json';
   /** `AGENTSDK_MODEL_PRICES`: USD per million tokens by model, for the usage API's cost estimate. */
   modelPrices: Record<string, ModelPrice>;
   /** `AGENTSDK_RATE_RUNS_PER_MINUTE`, `AGENTSDK_RATE_CONCURRENT_RUNS`, `AGENTSDK_DAILY_TOKEN_BUDGET`: per principal; unset = unlimited. */
@@ -219,6 +221,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     if (!isAllowEntry(h) || h.includes('/')) problems.push(`AGENTSDK_ALLOWED_HOSTS entry "${h}" must be a host name, *.domain or an IP address (no scheme or port)`);
   }
 
+  // OTLP/HTTP encoding, by the OpenTelemetry spec's variables (its default is protobuf, also the cheaper one to send).
+  const tracesProtocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf').toLowerCase();
+  if (tracesProtocol !== 'http/protobuf' && tracesProtocol !== 'http/json') {
+    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL "${tracesProtocol}" must be http/protobuf or http/json (grpc is not supported)`);
+  }
   const metricsFlag = (env.AGENTSDK_METRICS ?? '').trim().toLowerCase();
   if (!['', 'on', 'off', 'true', 'false', '1', '0'].includes(metricsFlag)) problems.push(`AGENTSDK_METRICS "${env.AGENTSDK_METRICS}" must be on or off`);
   let metricsAddr: Config['metricsAddr'];
@@ -275,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     metricsAddr,
     tracesUrl: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' ? undefined : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces` : undefined),
     traceContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
+    tracesProtocol: tracesProtocol === 'http/json' ? 'http/json' : 'http/protobuf',
     modelPrices,
     limits,
     webhooks: {

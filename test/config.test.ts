@@ -63,6 +63,13 @@ describe('configuration', () => {
     );
   });
 
+  it('reads the OTLP encoding (default http/protobuf; the traces variable wins) and names a bad one', () => {
+    assert.equal(loadConfig({}, []).tracesProtocol, 'http/protobuf');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, []).tracesProtocol, 'http/json');
+    assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, []).tracesProtocol, 'http/protobuf');
+    assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, []), (err: Error) => err instanceof ConfigError && /OTEL_EXPORTER_OTLP_PROTOCOL "grpc" must be http\/protobuf or http\/json/.test(err.message));
+  });
+
   it('never prints a database password', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://user:s3cret@host/db' }, []), (err: Error) => !err.message.includes('s3cret'));
   });

@@ -25,13 +25,16 @@ interface OtlpSpan {
 /** An OTLP/HTTP JSON receiver: every span posted to /v1/traces, attributes flattened. */
 async function startReceiver() {
   const spans: OtlpSpan[] = [];
+  const protobufBodies: Buffer[] = [];
   const contentTypes = new Set<string>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       contentTypes.add(String(req.headers['content-type']));
-      if (req.url === '/v1/traces') {
+      // Protobuf (the default encoding) is kept as bytes; the JSON tests below ask for http/json.
+      if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') protobufBodies.push(Buffer.concat(chunks));
+      else if (req.url === '/v1/traces') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         for (const rs of body.resourceSpans ?? []) {
           for (const ss of rs.scopeSpans ?? []) {
@@ -43,7 +46,7 @@ async function startReceiver() {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, protobufBodies, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 function flatten(attrs: Array<{ key: string; value: Record<string, unknown> }> = []): Record<string, unknown> {
@@ -63,7 +66,7 @@ const logStream = new Writable({
 });
 
 describe('traces (OTLP/HTTP)', () => {
-  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, AGENTSDK_SSE_PING_MS: '50' }, logger: createLogger('debug', logStream) });
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', AGENTSDK_SSE_PING_MS: '50' }, logger: createLogger('debug', logStream) });
 
   it('exports invoke_agent > chat / execute_tool under the HTTP span, honours traceparent, stores trace_id', async () => {
     const traceId = randomBytes(16).toString('hex');
@@ -170,7 +173,7 @@ describe('traces (OTLP/HTTP)', () => {
 });
 
 describe('traces with message contents', () => {
-  const app = useServer({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } });
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } });
   before(() => undefined);
   it('records input and output messages and tool arguments when asked', async () => {
     app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c1', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'secret answer' }] });
@@ -186,5 +189,24 @@ describe('traces with message contents', () => {
     const tool = spans.find((s) => s.name.startsWith('execute_tool'))!;
     assert.equal(tool.attributes['gen_ai.tool.call.arguments'], '{"timezone":"UTC"}');
     assert.match(String(tool.attributes['gen_ai.tool.call.result']), /UTC/);
+  });
+});
+
+describe('traces in the default encoding (OTLP/HTTP protobuf)', () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+  it('posts application/x-protobuf carrying the run\'s trace id and its span names', async () => {
+    app.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
+    const res = await postJson(`${app.url}/v1/run`, { prompt: 'protobuf please' });
+    const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
+    assert.match(run.trace_id, /^[0-9a-f]{32}$/);
+    // Protobuf keeps ids as raw bytes and strings as UTF-8: both can be found without a decoder.
+    const id = Buffer.from(run.trace_id, 'hex');
+    const body = await waitFor(() => {
+      const mine = receiver.protobufBodies.filter((b) => b.includes(id));
+      const all = Buffer.concat(mine);
+      return all.includes('invoke_agent assistant') && all.includes('chat ') && all.includes('POST /v1/run') && all;
+    });
+    assert.ok(body.includes('gen_ai.conversation.id'));
+    assert.ok(receiver.contentTypes.has('application/x-protobuf'));
   });
 });

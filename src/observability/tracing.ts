@@ -2,7 +2,8 @@
 // is required otherwise.
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { RequestHandler } from 'express';
@@ -27,7 +28,7 @@ const bsp = (name: string, fallback: number) => {
   return process.env[name] && n > 0 ? n : fallback;
 };
 
-export function startTracing(opts: { url: string; content: boolean; serviceName?: string }): Tracing {
+export function startTracing(opts: { url: string; content: boolean; protocol?: 'http/protobuf' | 'http/json'; serviceName?: string }): Tracing {
   // No global context manager: on Node 20 its AsyncLocalStorage hooks every promise, which cost
   // more CPU than all the spans. A request's context travels explicitly instead: the HTTP span's
   // context is put in `res.locals.trace`, read into Principal.trace and handed to the runtime.
@@ -42,7 +43,7 @@ export function startTracing(opts: { url: string; content: boolean; serviceName?
     // Larger batches than the SDK's defaults (512 of a 2048 queue), unless OTEL_BSP_* says otherwise: a
     // busy server makes several spans per run, and each export costs a request whatever its size.
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: opts.url }), {
+      new BatchSpanProcessor(new (opts.protocol === 'http/json' ? OtlpJsonExporter : OtlpProtobufExporter)({ url: opts.url }), {
         maxQueueSize: bsp('OTEL_BSP_MAX_QUEUE_SIZE', 16_384),
         maxExportBatchSize: bsp('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 4096),
         scheduledDelayMillis: bsp('OTEL_BSP_SCHEDULE_DELAY', 5000),
