@@ -89,8 +89,10 @@ describe('tool processes do not outlive the server (Linux)', { skip: process.pla
   it('a group whose watchdog died with the server is killed by the next start-up; a reused pid is not', async () => {
     srv = await start();
     const pgid = await runSleeper(srv, 'g2.pid');
-    const watchdog = processes().find((p) => p.ppid === srv!.proc.pid && p.cmdline.includes('agent-server-tool-watchdog') && p.cmdline.includes(String(pgid)));
-    assert.ok(watchdog, `a watchdog for the group: ${JSON.stringify(processes().filter((p) => p.cmdline.includes('agent-server-tool-watchdog')))} server ${srv.proc.pid}`);
+    // Waited for: the watchdog is spawned just after the group, and until its exec /proc shows the server's command line.
+    const watchdog = await waitFor(`a watchdog for group ${pgid} under server ${srv.proc.pid}`, () =>
+      processes().find((p) => p.ppid === srv!.proc.pid && p.cmdline.includes('agent-server-tool-watchdog') && p.cmdline.includes(String(pgid))),
+    );
     const record = readdirSync(records).find((n) => n.endsWith(`.${pgid}-${processStartTime(pgid)}`));
     assert.ok(record, `a record for group ${pgid} in ${readdirSync(records)}`);
     // Both die at once (as when a whole container is killed): nothing is left to stop the group.
