@@ -73,3 +73,8 @@ export function invalidInput(zIssues: ReadonlyArray<unknown>, what: string): App
   const summary = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
   return new AppError('bad_request', `invalid ${what}: ${summary}`, { issues });
 }
+
+/** 409 under multitask_strategy `reject`: the thread has a queued or running run. */
+export function threadBusy(threadId: string): AppError {
+  return new AppError('thread_busy', `thread "${threadId}" has a queued or running run (multitask_strategy "reject")`);
+}

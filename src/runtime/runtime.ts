@@ -49,10 +49,7 @@ export interface StartRun {
   trace?: unknown;
   /** The caller's concurrency limit, checked where the run is stored. */
   cap?: ActiveCap;
-  /**
-   * Multitask `reject`: 409 `thread_busy` when another run of this process is queued or running
-   * on the thread (checked before any await, so two such starts never both get through here).
-   */
+  /** Multitask `reject`: 409 `thread_busy` when the thread has a queued or running run (decided where the run is stored). */
   exclusive?: boolean;
 }
 
@@ -150,9 +147,6 @@ export class Runtime {
     const runId = req.runId ?? newId('run');
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? agent.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (req.exclusive && (this.locks.depth(threadId) > 0 || [...this.live.values()].some((r) => r.threadId === threadId && !r.ended))) {
-      throw new AppError('thread_busy', `thread "${threadId}" has a queued or running run (multitask_strategy "reject")`);
-    }
     const run = this.newLiveRun(runId, threadId, agent.id);
     // Take the place in the thread's queue before any await, so arrival order is run order.
     const turn = this.takeTurn(run);

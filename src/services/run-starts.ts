@@ -1,7 +1,7 @@
 /** What every run start does beside starting it, on every surface: multitask_strategy and the completion webhook. */
 import type { MultitaskStrategy } from '../../contracts/run.js';
 import type { Cluster } from '../cluster/cluster.js';
-import { AppError } from '../errors.js';
+import { AppError, threadBusy } from '../errors.js';
 import type { CancelReason, Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { visibleThread, type Principal } from './access.js';
@@ -20,7 +20,7 @@ export interface StartOptions {
 
 /** What the start itself needs from the preparation. */
 export interface Prepared {
-  /** Multitask `reject`: the runtime refuses the start too when a run of this process took the thread meanwhile. */
+  /** Multitask `reject`: decided where the run is stored, under the thread's lock (store.ts#claimThread). */
   exclusive: boolean;
   /** The checked webhook URL. */
   webhook?: string;
@@ -39,7 +39,7 @@ export class RunStarts {
    * limits (`admit`), then applies
    * the strategy (the request's, else the agent's, else `enqueue`) to the thread's queued and
    * running runs:
-   * - `reject`: 409 `thread_busy` when there is one;
+   * - `reject`: 409 `thread_busy` when there is one, decided in the transaction that stores the run;
    * - `interrupt`: each is cancelled (ends `cancelled`, stop_reason `interrupted`, keeping what it
    *   produced) on whichever instance runs it; the new run queues behind them and runs next;
    * - `rollback`: each is cancelled, and once it has stored its end it is deleted with all it
@@ -51,15 +51,12 @@ export class RunStarts {
     // Limits after the input checks (a refused webhook counts no start), before anything changes.
     await admit?.();
     const strategy = opts.strategy ?? this.runtime.agents.get(opts.agentId)?.multitaskStrategy ?? 'enqueue';
+    if (strategy === 'reject') return { exclusive: true, webhook };
     if (strategy === 'enqueue' || !opts.threadId) return { exclusive: false, webhook };
     const thread = await this.store.threads.get(opts.threadId);
-    if (!thread) return { exclusive: strategy === 'reject', webhook };
+    if (!thread) return { exclusive: false, webhook };
     visibleThread(principal, thread, opts.threadId);
     const active = await this.store.runs.activeIds(opts.threadId);
-    if (strategy === 'reject') {
-      if (active.length) throw new AppError('thread_busy', `thread "${opts.threadId}" has a queued or running run (multitask_strategy "reject")`);
-      return { exclusive: true, webhook };
-    }
     await Promise.all(active.map((id) => this.cancel(id, strategy)));
     if (strategy === 'rollback' && active.length) {
       await Promise.all(active.map((id) => this.settled(id)));
@@ -79,7 +76,7 @@ export class RunStarts {
     const thread = await this.store.threads.get(opts.threadId);
     if (!thread) return;
     visibleThread(principal, thread, opts.threadId);
-    if ((await this.store.runs.activeIds(opts.threadId)).length) throw new AppError('thread_busy', `thread "${opts.threadId}" has a queued or running run (multitask_strategy "reject")`);
+    if ((await this.store.runs.activeIds(opts.threadId)).length) throw threadBusy(opts.threadId);
   }
 
   /** After the run is stored: its webhook subscription (a run that has already ended gets its delivery at once). */

@@ -60,8 +60,12 @@ export class RunService {
 
   /** The run as the API shows it, with its webhook deliveries (single-run reads). */
   async read(principal: Principal, id: string): Promise<Run> {
-    const run = toRun(await this.get(principal, id));
-    const [webhook, spent] = await Promise.all([this.webhooks?.view(id), this.usage?.run(run.thread_id, id)]);
+    return this.view(await this.get(principal, id));
+  }
+
+  private async view(record: RunRecord): Promise<Run> {
+    const run = toRun(record);
+    const [webhook, spent] = await Promise.all([this.webhooks?.view(run.id), this.usage?.run(run.thread_id, run.id)]);
     return { ...run, ...(spent ? { cost_usd: spent.cost_usd } : {}), webhook: webhook ?? null };
   }
 
@@ -91,16 +95,15 @@ export class RunService {
    * the run then, and whether the time ran out first.
    */
   async wait(principal: Principal, id: string, timeoutMs: number): Promise<{ timed_out: boolean; run: Run }> {
-    await this.get(principal, id);
     const deadline = Date.now() + timeoutMs;
     const watch = this.store.changes.watch(`run:${id}`);
     try {
       for (;;) {
         const seen = watch.version;
         const run = await this.get(principal, id);
-        if (!ACTIVE_STATUSES.includes(run.status)) return { timed_out: false, run: await this.read(principal, id) };
+        if (!ACTIVE_STATUSES.includes(run.status)) return { timed_out: false, run: await this.view(run) };
         const left = deadline - Date.now();
-        if (left <= 0) return { timed_out: true, run: await this.read(principal, id) };
+        if (left <= 0) return { timed_out: true, run: await this.view(run) };
         const live = this.runtime.get(id);
         // Here: its end is stored before `done` resolves. Elsewhere: woken by its events (NOTIFY), with a fallback re-read.
         if (live) await Promise.race([live.done, sleep(left)]);

@@ -68,6 +68,8 @@ export class WebhookService {
 
   /** Starts looking for due deliveries (also those a previous process or another instance left). */
   start(): void {
+    // Without a secret no webhook can be subscribed (or signed): no sweep every poll, no query at every run's end.
+    if (!this.signer) return;
     this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.opts.config.pollMs);
     this.timer.unref();
@@ -125,7 +127,7 @@ export class WebhookService {
 
   /** A stretch of the run ended (its end is stored): its delivery, stored and sent. */
   async onEnded(runId: string, _status: RunStatus): Promise<void> {
-    await this.settle(runId);
+    if (this.signer) await this.settle(runId);
   }
 
   /** The webhook and its deliveries as `GET /v1/runs/{id}` shows them (null: the run has none). */

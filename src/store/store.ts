@@ -3,7 +3,7 @@ import { zeroUsage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
-import { AppError } from '../errors.js';
+import { AppError, threadBusy } from '../errors.js';
 import { prepared } from '../db/prepared.js';
 import { Changes } from './changes.js';
 import { ContextRepo, type CompactionRecord, type NewCompaction } from './context.js';
@@ -190,9 +190,7 @@ export interface Access {
 async function claimThread(repos: Repos, r: NewRun, access: Access, exclusive: boolean): Promise<string | null> {
   const owner = await repos.threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
   if (!access.admin && owner !== access.id) throw new AppError('not_found', `unknown thread "${r.thread_id}"`);
-  if (exclusive && (await repos.runs.activeIds(r.thread_id)).length) {
-    throw new AppError('thread_busy', `thread "${r.thread_id}" has a queued or running run (multitask_strategy "reject")`);
-  }
+  if (exclusive && (await repos.runs.activeIds(r.thread_id)).length) throw threadBusy(r.thread_id);
   return owner;
 }
 
