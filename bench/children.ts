@@ -1,5 +1,5 @@
 // Child processes that announce their URL as a JSON line on stdout, and their cleanup.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /** The inherited environment without anything that would change how the children behave. */
@@ -94,4 +94,27 @@ export async function stopChild(child: Child, graceMs = 3000): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * CPU pinning (`taskset`, Linux): the measured process gets the last CPU to itself and the driver,
+ * the fake and the rest share the others, so a measured process never waits behind its own load
+ * generator. On a small machine that is what makes A/B rows comparable run to run.
+ */
+export interface Pinning {
+  measured: string;
+  driver: string;
+}
+export function planPinning(cpuCount: number): Pinning | undefined {
+  if (process.platform !== 'linux' || cpuCount < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return { measured: String(cpuCount - 1), driver: cpuCount === 2 ? '0' : `0-${cpuCount - 2}` };
+}
+/** Every thread of `pid` onto `cpus` (a taskset list). */
+export function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }

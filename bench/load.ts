@@ -88,7 +88,11 @@ export async function warmUp(target: Child, routes: BenchRoute[], seconds: numbe
   for (const route of routes) await fire({ url: target.url, connections, duration: Math.max(1, seconds / routes.length), requests: requests(route) });
 }
 
-export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean } = {}): Promise<Cell> {
+export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number } = {}): Promise<Cell> {
+  // Unmeasured load first: a process that sat idle while other targets were measured has had its
+  // heap shrunk and cold code flushed, and pays for that in the first seconds of load.
+  const settle = opts.settleS ?? 2;
+  if (settle > 0) await fire({ url: target.url, connections, duration: settle, requests: requests(route) });
   const cpuBefore = cpuMs(target.pid);
   const pgBefore = opts.postgres ? postgresCpu() : undefined;
   const r = await fire({ url: target.url, connections, duration: seconds, requests: requests(route) });

@@ -1,8 +1,9 @@
 // npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --routes lean,ag-ui,… --db postgres://… --api-key KEY --observe --json]
 // The compiled server (dist/, as `npm start` runs it) and the floor (a plain-node pipe), both in front of
 // the same fake Anthropic API, each in its own process. Every row prints its ratio to the floor.
-// --observe: the server three times (metrics and traces off, metrics only, both on, exporting OTLP/HTTP
-// to a receiver in this process, /metrics scraped every --scrape-s seconds), lean routes only.
+// --observe: the server four times (metrics and traces off, metrics only, both on exporting OTLP/HTTP
+// to a receiver in this process, both on with one trace in ten sampled; /metrics scraped every
+// --scrape-s seconds), lean routes only.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { baseEnv, isAlive, spawnNode, stopAll, type Child } from './children.js';
+import { baseEnv, isAlive, pin, planPinning, spawnNode, stopAll, type Child } from './children.js';
 import { coldStart } from './cold-start.js';
 import { firstToken, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
 import { rssMb } from './proc-stats.js';
@@ -21,7 +22,7 @@ import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
 import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
 
 const USAGE =
-  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--json]';
+  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--settle SECONDS] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--pin auto|off] [--json]';
 
 function parseFlags() {
   try {
@@ -35,6 +36,8 @@ function parseFlags() {
         'first-token': { type: 'string', default: '100' },
         streams: { type: 'string', default: '1000' },
         passes: { type: 'string', default: '1' },
+        // Unmeasured load before each cell, at its route and concurrency.
+        settle: { type: 'string', default: '2' },
         // Prometheus' usual scrape interval.
         'scrape-s': { type: 'string', default: '15' },
         db: { type: 'string' },
@@ -42,6 +45,8 @@ function parseFlags() {
         'api-key': { type: 'string' },
         json: { type: 'boolean', default: false },
         observe: { type: 'boolean', default: false },
+        // auto: with taskset and 2+ CPUs, measured processes get the last CPU, the driver and fake the others.
+        pin: { type: 'string', default: 'auto' },
       },
       strict: true,
     });
@@ -52,9 +57,10 @@ function parseFlags() {
     const samples = Number(values['first-token']);
     const streams = Number(values.streams);
     const passes = Number(values.passes);
+    const settle = Number(values.settle);
     const scrapeS = Number(values['scrape-s']);
-    if (scrapeS > 0 && Number.isInteger(passes) && passes > 0 && duration > 0 && warmup >= 0 && connections.every((c) => Number.isInteger(c) && c > 0) && routes.every(Boolean) && samples >= 0 && streams >= 0) {
-      return { ...values, duration, warmup, connections, routes, samples, streams, passes, scrapeS };
+    if (scrapeS > 0 && Number.isInteger(passes) && passes > 0 && duration > 0 && warmup >= 0 && settle >= 0 && connections.every((c) => Number.isInteger(c) && c > 0) && routes.every(Boolean) && (values.pin === 'auto' || values.pin === 'off') && samples >= 0 && streams >= 0) {
+      return { ...values, duration, warmup, settle, connections, routes, samples, streams, passes, scrapeS };
     }
   } catch (err) {
     console.error((err as Error).message);
@@ -70,6 +76,7 @@ if (apiKey) useApiKey(apiKey);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'agent-server-bench-'));
 const postgres = flags.db ?? process.env.BENCH_DATABASE_URL;
+const pinning = flags.pin === 'auto' ? planPinning(cpus().length) : undefined;
 /** Each server target gets a fresh SQLite file or PostgreSQL schema: a later target (or run) must not pay for an earlier one's rows. */
 const schemas: string[] = [];
 async function databaseOf(name: string): Promise<string> {
@@ -106,6 +113,11 @@ async function main(): Promise<void> {
   // What `npm start` runs: the compiled server, rebuilt if a source changed.
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const fake = await spawnNode('fake-anthropic', 'bench/fake-server.ts', { cwd: root, env: baseEnv(), pickUrl: (r) => r.url });
+  /** A measured process onto its own CPU (cold starts are not pinned: they are measured apart, on a quiet machine). */
+  const measured = (child: Child): Child => {
+    if (pinning) pin(child.pid, pinning.measured);
+    return child;
+  };
   const upstream = { ANTHROPIC_API_KEY: 'bench', ANTHROPIC_BASE_URL: fake.url };
   const serverEnv = async (name: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> => ({
     ...baseEnv(),
@@ -117,15 +129,21 @@ async function main(): Promise<void> {
     ...(apiKey ? { AGENTSDK_API_KEYS: apiKey } : {}),
     ...extra,
   });
-  const server = async (name: string, extra: NodeJS.ProcessEnv = {}) =>
+  const launch = async (name: string, extra: NodeJS.ProcessEnv = {}) =>
     spawnNode(name, 'dist/main.js', { cwd: root, env: await serverEnv(name, extra), pickUrl: (r) => (r.msg === 'listening' ? r.url : undefined) });
-  const startFloor = () => spawnNode('floor', 'bench/floor.mjs', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url });
+  const server = async (name: string, extra: NodeJS.ProcessEnv = {}) => measured(await launch(name, extra));
+  const launchFloor = () => spawnNode('floor', 'bench/floor.mjs', { cwd: root, env: { ...baseEnv(), ...upstream }, pickUrl: (r) => r.url });
 
   // Cold start first, while the machine is quiet.
   const cold = [
-    await coldStart('server (node dist/main.js)', () => server(`cold-${Math.random()}`), 5),
-    await coldStart('floor', startFloor, 5),
+    await coldStart('server (node dist/main.js)', () => launch(`cold-${Math.random()}`), 5),
+    await coldStart('floor', launchFloor, 5),
   ];
+  // After the cold starts, which children would otherwise inherit the driver's CPUs.
+  if (pinning) {
+    pin(process.pid, pinning.driver);
+    pin(fake.pid, pinning.driver);
+  }
 
   const routes: BenchRoute[] = flags.observe ? [ROUTES.lean, ROUTES['lean-blocking']] : flags.routes;
   const targets: Child[] = [];
@@ -138,10 +156,14 @@ async function main(): Promise<void> {
     const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     targets.push(on);
     scrapeEvery(on.url, flags.scrapeS);
+    // What an operator can trade: every span recorded and encoded costs, one trace in ten costs a tenth.
+    const sampled = await server('server, metrics+traces 10%', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+    targets.push(sampled);
+    scrapeEvery(sampled.url, flags.scrapeS);
   } else {
     targets.push(await server('server'));
   }
-  const floor = await startFloor();
+  const floor = measured(await launchFloor());
 
   const cells: Cell[] = [];
   const memory: Array<{ target: string; idleRssMb: number; peakRssMb?: number; note?: string }> = [];
@@ -150,7 +172,7 @@ async function main(): Promise<void> {
   };
   await probe(floor, [FLOOR]);
   await warmUp(floor, [FLOOR], warmup);
-  for (const c of flags.connections) cells.push(await measure(floor, FLOOR, c, duration));
+  for (const c of flags.connections) cells.push(await measure(floor, FLOOR, c, duration, { settleS: flags.settle }));
   const idle = new Map<Child, number>();
   for (const target of targets) {
     await probe(target, routes);
@@ -164,7 +186,7 @@ async function main(): Promise<void> {
       for (const c of flags.connections) {
         for (const target of targets) {
           check(target);
-          const cell = await measure(target, route, c, duration, { postgres: Boolean(postgres) });
+          const cell = await measure(target, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle });
           console.error(`${target.name} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
           cells.push(cell);
         }
@@ -198,8 +220,9 @@ async function main(): Promise<void> {
     durationS: duration,
     warmupS: warmup,
     auth: apiKey ? 'one API key' : 'none (loopback)',
+    pinning: pinning ? `measured processes on CPU ${pinning.measured}, driver and fake on ${pinning.driver}` : 'none',
   };
-  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up\n`);
+  console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up | pinning: ${meta.pinning}\n`);
   console.log(table(cells, FLOOR.name));
   if (targets.length > 1) console.log(`\nMean over passes\n\n${comparisonTable(cells, targets.map((t) => t.name))}`);
   if (tokens.length) console.log(`\nTime to first token, c=1 (the fake waits 20 ms before answering)\n\n${firstTokenTable(tokens, FLOOR.name)}`);

@@ -52,6 +52,8 @@ export interface Config {
   traceContent: boolean;
   /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`: how spans are encoded (default http/protobuf). */
   tracesProtocol: 'http/protobuf' | 'http/json';
+  /** `OTEL_TRACES_SAMPLER` (+ `OTEL_TRACES_SAMPLER_ARG`, a ratio in [0, 1], default 1): which traces are recorded (default parentbased_always_on). */
+  tracesSampler: { name: TracesSampler; ratio: number };
   /** `AGENTSDK_MODEL_PRICES`: USD per million tokens by model, for the usage API's cost estimate. */
   modelPrices: Record<string, ModelPrice>;
   /** `AGENTSDK_RATE_RUNS_PER_MINUTE`, `AGENTSDK_RATE_CONCURRENT_RUNS`, `AGENTSDK_DAILY_TOKEN_BUDGET`: per principal; unset = unlimited. */
@@ -223,6 +225,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
 
   // OTLP/HTTP encoding, by the OpenTelemetry spec's variables (its default is protobuf, also the cheaper one to send).
   const tracesProtocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf').toLowerCase();
+  const samplerName = (env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on').toLowerCase() as TracesSampler;
+  if (!TRACES_SAMPLERS.includes(samplerName)) problems.push(`OTEL_TRACES_SAMPLER "${samplerName}" must be one of ${TRACES_SAMPLERS.join(', ')}`);
+  const samplerRatio = env.OTEL_TRACES_SAMPLER_ARG?.trim() ? Number(env.OTEL_TRACES_SAMPLER_ARG.trim()) : 1;
+  if (!(samplerRatio >= 0 && samplerRatio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1');
   if (tracesProtocol !== 'http/protobuf' && tracesProtocol !== 'http/json') {
     problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL "${tracesProtocol}" must be http/protobuf or http/json (grpc is not supported)`);
   }
@@ -283,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     tracesUrl: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' ? undefined : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, '')}/v1/traces` : undefined),
     traceContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
     tracesProtocol: tracesProtocol === 'http/json' ? 'http/json' : 'http/protobuf',
+    tracesSampler: { name: samplerName, ratio: samplerRatio },
     modelPrices,
     limits,
     webhooks: {
@@ -471,3 +478,7 @@ function isWebhookSecret(secret: string): boolean {
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }
+
+/** OpenTelemetry's standard sampler names (`OTEL_TRACES_SAMPLER`). */
+export const TRACES_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export type TracesSampler = (typeof TRACES_SAMPLERS)[number];

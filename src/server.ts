@@ -54,7 +54,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
     : undefined;
   if (metrics) store.events.onBatch = (rows) => metrics.eventBatchStored(rows);
   // OpenTelemetry is loaded only when traces are exported: start-up is unchanged otherwise.
-  const tracing = config.tracesUrl ? (await import('./observability/tracing.js')).startTracing({ url: config.tracesUrl, content: config.traceContent, protocol: config.tracesProtocol }) : undefined;
+  const tracing = config.tracesUrl ? (await import('./observability/tracing.js')).startTracing({ url: config.tracesUrl, content: config.traceContent, protocol: config.tracesProtocol, sampler: config.tracesSampler }) : undefined;
   if (tracing) setLogContext((fields) => tracing.logFields(fields));
   const observer = combineObservers([tracing?.observer, metrics?.observer].filter((o): o is RunObserver => o !== undefined));
   const builtin = builtinTools(config);

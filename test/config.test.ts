@@ -68,6 +68,10 @@ describe('configuration', () => {
     assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, []).tracesProtocol, 'http/json');
     assert.equal(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, []).tracesProtocol, 'http/protobuf');
     assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, []), (err: Error) => err instanceof ConfigError && /OTEL_EXPORTER_OTLP_PROTOCOL "grpc" must be http\/protobuf or http\/json/.test(err.message));
+    assert.deepEqual(loadConfig({}, []).tracesSampler, { name: 'parentbased_always_on', ratio: 1 });
+    assert.deepEqual(loadConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }, []).tracesSampler, { name: 'parentbased_traceidratio', ratio: 0.25 });
+    assert.throws(() => loadConfig({ OTEL_TRACES_SAMPLER: 'jaeger_remote' }, []), (err: Error) => err instanceof ConfigError && /OTEL_TRACES_SAMPLER "jaeger_remote" must be one of/.test(err.message));
+    assert.throws(() => loadConfig({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }, []), (err: Error) => err instanceof ConfigError && /OTEL_TRACES_SAMPLER_ARG must be a ratio/.test(err.message));
   });
 
   it('never prints a database password', () => {

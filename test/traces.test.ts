@@ -110,7 +110,6 @@ describe('traces (OTLP/HTTP)', () => {
       assert.equal(c.name, `chat ${c.attributes['gen_ai.request.model']}`);
       assert.match(String(c.attributes['gen_ai.response.id']), /^msg_/);
       assert.equal(typeof c.attributes['gen_ai.response.time_to_first_chunk'], 'number');
-      assert.ok(c.events.some((e) => e.name === 'gen_ai.first_chunk'));
       assert.equal(c.attributes['gen_ai.input.messages'], undefined, 'no contents unless asked');
     }
     const first = chats.find((c) => c.attributes['gen_ai.usage.input_tokens'] === 20)!;
@@ -208,5 +207,26 @@ describe('traces in the default encoding (OTLP/HTTP protobuf)', () => {
     });
     assert.ok(body.includes('gen_ai.conversation.id'));
     assert.ok(receiver.contentTypes.has('application/x-protobuf'));
+  });
+});
+
+describe('traces with OTEL_TRACES_SAMPLER', () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' } });
+  it('records only what the sampler keeps: an unsampled request exports nothing, a sampled parent is followed', async () => {
+    app.fake.enqueue({ content: [{ type: 'text', text: 'one' }] }, { content: [{ type: 'text', text: 'two' }] });
+    const unsampled = await postJson(`${app.url}/v1/run`, { prompt: 'not sampled' });
+    const traceId = randomBytes(16).toString('hex');
+    const sampled = await fetch(`${app.url}/v1/run`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }, body: JSON.stringify({ prompt: 'sampled' }) });
+    assert.equal(sampled.status, 200);
+    const spans = await waitFor(() => {
+      const mine = receiver.spans.filter((s) => s.traceId === traceId);
+      return mine.some((s) => s.name.startsWith('invoke_agent')) && mine.some((s) => s.name.startsWith('chat ')) && mine;
+    });
+    assert.ok(spans.some((s) => s.name === 'POST /v1/run'));
+    // The unsampled run still has its trace id (the context propagates), but none of its spans went out.
+    const run = await (await fetch(`${app.url}/v1/runs/${unsampled.body.run_id}`)).json();
+    assert.match(run.trace_id, /^[0-9a-f]{32}$/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(receiver.spans.filter((s) => s.traceId === run.trace_id).length, 0);
   });
 });

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelCallResult, RunObserver, RunScope } from '../runtime/observer.js';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** What the metrics read at scrape time (the process's own state, never per-run data). */
 export interface MetricsSources {
@@ -25,71 +26,50 @@ const GENAI_SECONDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.1
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  private readonly runsStarted: Counter<'agent' | 'origin' | 'resumed'>;
-  private readonly runsFinished: Counter<'agent' | 'origin' | 'status'>;
-  private readonly runDuration: Histogram<'agent' | 'status'>;
-  private readonly queueWait: Histogram<'agent'>;
-  private readonly ttft: Histogram<'agent' | 'gen_ai_request_model'>;
-  private readonly modelCalls: Counter<'agent' | 'model' | 'outcome'>;
-  private readonly tokens: Histogram<'agent' | 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
-  private readonly opDuration: Histogram<'agent' | 'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'error_type'>;
+  // The per-run hot path: children resolved once per label set (hot-metrics.ts).
+  private readonly httpDuration: HotHistogram;
+  private readonly httpRequests: HotCounter;
+  private readonly runsStarted: HotCounter;
+  private readonly runsFinished: HotCounter;
+  private readonly runDuration: HotHistogram;
+  private readonly queueWait: HotHistogram;
+  private readonly ttft: HotHistogram;
+  private readonly modelCalls: HotCounter;
+  private readonly tokens: HotHistogram;
+  private readonly opDuration: HotHistogram;
+  private readonly commitDuration: HotHistogram;
+  private readonly eventBatch: HotHistogram;
+  // Rarer: prom-client's own.
   private readonly retries: Counter;
   private readonly upstreamErrors: Counter<'status'>;
   private readonly toolCalls: Counter<'agent' | 'tool' | 'outcome'>;
   private readonly toolDuration: Histogram<'tool' | 'outcome'>;
   private readonly approvalsRequested: Counter<'agent'>;
   private readonly approvalsDecided: Counter<'agent' | 'decision'>;
-  private readonly commitDuration: Histogram<'op'>;
-  private readonly eventBatch: Histogram;
-  // The hot path's label sets, by value in labelNames order (see children()).
-  private readonly httpRequestsOf: Child<Counter>;
-  private readonly httpDurationOf: Child<Histogram>;
-  private readonly runsStartedOf: Child<Counter>;
-  private readonly runsFinishedOf: Child<Counter>;
-  private readonly runDurationOf: Child<Histogram>;
-  private readonly queueWaitOf: Child<Histogram>;
-  private readonly ttftOf: Child<Histogram>;
-  private readonly modelCallsOf: Child<Counter>;
-  private readonly tokensOf: Child<Histogram>;
-  private readonly opDurationOf: Child<Histogram>;
-  private readonly commitDurationOf: Child<Histogram>;
   private active = 0;
   private queued = 0;
 
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.httpDuration = new Histogram({ name: 'http_server_request_duration_seconds', help: 'HTTP requests by route template and status (SSE: until the stream ends)', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers });
-    this.httpRequests = new Counter({ name: 'agentsdk_http_requests_total', help: 'HTTP requests by route template and status', labelNames: ['method', 'route', 'status'], registers });
-    this.runsStarted = new Counter({ name: 'agentsdk_runs_started_total', help: 'Run stretches launched (resumed="true": a waiting run going on)', labelNames: ['agent', 'origin', 'resumed'], registers });
-    this.runsFinished = new Counter({ name: 'agentsdk_runs_finished_total', help: 'Run stretches ended, by final status', labelNames: ['agent', 'origin', 'status'], registers });
-    this.runDuration = new Histogram({ name: 'agentsdk_run_duration_seconds', help: 'Run stretch from launch to its stored end', labelNames: ['agent', 'status'], buckets: SECONDS, registers });
-    this.queueWait = new Histogram({ name: 'agentsdk_run_queue_wait_seconds', help: "Time a run waited for its thread's turn", labelNames: ['agent'], buckets: SECONDS, registers });
-    this.ttft = new Histogram({ name: 'gen_ai_client_operation_time_to_first_chunk_seconds', help: 'Model call start to the first text, reasoning or tool delta', labelNames: ['agent', 'gen_ai_request_model'], buckets: GENAI_SECONDS, registers });
-    this.modelCalls = new Counter({ name: 'agentsdk_model_calls_total', help: 'Model calls by outcome (ok, error, cancelled)', labelNames: ['agent', 'model', 'outcome'], registers });
-    this.tokens = new Histogram({ name: 'gen_ai_client_token_usage', help: 'Tokens per model call by type (input, output, cache_read, cache_write); _sum is the total', labelNames: ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'], buckets: TOKEN_BUCKETS, registers });
-    this.opDuration = new Histogram({ name: 'gen_ai_client_operation_duration_seconds', help: 'Model call duration (error_type set when it failed)', labelNames: ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'], buckets: GENAI_SECONDS, registers });
+    this.httpDuration = new HotHistogram('http_server_request_duration_seconds', 'HTTP requests by route template and status (SSE: until the stream ends)', ['method', 'route', 'status'], SECONDS, this.registry);
+    this.httpRequests = new HotCounter('agentsdk_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], this.registry);
+    this.runsStarted = new HotCounter('agentsdk_runs_started_total', 'Run stretches launched (resumed="true": a waiting run going on)', ['agent', 'origin', 'resumed'], this.registry);
+    this.runsFinished = new HotCounter('agentsdk_runs_finished_total', 'Run stretches ended, by final status', ['agent', 'origin', 'status'], this.registry);
+    this.runDuration = new HotHistogram('agentsdk_run_duration_seconds', 'Run stretch from launch to its stored end', ['agent', 'status'], SECONDS, this.registry);
+    this.queueWait = new HotHistogram('agentsdk_run_queue_wait_seconds', "Time a run waited for its thread's turn", ['agent'], SECONDS, this.registry);
+    this.ttft = new HotHistogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Model call start to the first text, reasoning or tool delta', ['agent', 'gen_ai_request_model'], GENAI_SECONDS, this.registry);
+    this.modelCalls = new HotCounter('agentsdk_model_calls_total', 'Model calls by outcome (ok, error, cancelled)', ['agent', 'model', 'outcome'], this.registry);
+    this.tokens = new HotHistogram('gen_ai_client_token_usage', 'Tokens per model call by type (input, output, cache_read, cache_write); _sum is the total', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'], TOKEN_BUCKETS, this.registry);
+    this.opDuration = new HotHistogram('gen_ai_client_operation_duration_seconds', 'Model call duration (error_type set when it failed)', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'], GENAI_SECONDS, this.registry);
     this.retries = new Counter({ name: 'agentsdk_model_retries_total', help: 'Model API requests the SDK retried', registers });
     this.upstreamErrors = new Counter({ name: 'agentsdk_model_upstream_errors_total', help: 'Model API responses that were errors, by HTTP status (network: no response)', labelNames: ['status'], registers });
     this.toolCalls = new Counter({ name: 'agentsdk_tool_calls_total', help: 'Server tool calls by outcome (ok, error)', labelNames: ['agent', 'tool', 'outcome'], registers });
     this.toolDuration = new Histogram({ name: 'agentsdk_tool_duration_seconds', help: 'Server tool call duration', labelNames: ['tool', 'outcome'], buckets: SECONDS, registers });
     this.approvalsRequested = new Counter({ name: 'agentsdk_approvals_requested_total', help: 'Tool calls that asked for a human decision', labelNames: ['agent'], registers });
     this.approvalsDecided = new Counter({ name: 'agentsdk_approvals_decided_total', help: 'Approval decisions applied when a run went on', labelNames: ['agent', 'decision'], registers });
-    this.commitDuration = new Histogram({ name: 'agentsdk_store_commit_duration_seconds', help: "Store commits on a run's path", labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers });
-    this.eventBatch = new Histogram({ name: 'agentsdk_event_batch_size', help: 'Run events per stored batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], registers });
-    this.httpRequestsOf = children((...v) => this.httpRequests.labels(...v));
-    this.httpDurationOf = children((...v) => this.httpDuration.labels(...v));
-    this.runsStartedOf = children((...v) => this.runsStarted.labels(...v));
-    this.runsFinishedOf = children((...v) => this.runsFinished.labels(...v));
-    this.runDurationOf = children((...v) => this.runDuration.labels(...v));
-    this.queueWaitOf = children((...v) => this.queueWait.labels(...v));
-    this.ttftOf = children((...v) => this.ttft.labels(...v));
-    this.modelCallsOf = children((...v) => this.modelCalls.labels(...v));
-    this.tokensOf = children((...v) => this.tokens.labels(...v));
-    this.opDurationOf = children((...v) => this.opDuration.labels(...v));
-    this.commitDurationOf = children((...v) => this.commitDuration.labels(...v));
+    this.commitDuration = new HotHistogram('agentsdk_store_commit_duration_seconds', "Store commits on a run's path", ['op'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], this.registry);
+    this.eventBatch = new HotHistogram('agentsdk_event_batch_size', 'Run events per stored batch', [], [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], this.registry);
 
     const self = this;
     new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.active); } });
@@ -125,23 +105,19 @@ export class Metrics {
   http(): RequestHandler {
     return (req, res, next) => {
       const t0 = performance.now();
-      let recorded = false;
-      const record = () => {
-        if (recorded) return;
-        recorded = true;
+      // 'close' follows 'finish' too, and comes alone when the client went away: one listener.
+      res.once('close', () => {
         const labels = [METHODS.has(req.method) ? req.method : 'OTHER', routeTemplate(req, res.locals), String(res.statusCode)];
-        this.httpRequestsOf(...labels).inc();
-        this.httpDurationOf(...labels).observe((performance.now() - t0) / 1000);
-      };
-      res.once('finish', record);
-      res.once('close', record);
+        this.httpRequests.of(...labels).inc();
+        this.httpDuration.of(...labels).observe((performance.now() - t0) / 1000);
+      });
       next();
     };
   }
 
   /** A stored batch of run events (EventWriter). */
   eventBatchStored(rows: number): void {
-    this.eventBatch.observe(rows);
+    this.eventBatch.of().observe(rows);
   }
 
   /** One HTTP response (or network failure) of the model API; `retry`: the SDK's retry of an earlier attempt. */
@@ -152,7 +128,7 @@ export class Metrics {
 
   readonly observer: RunObserver = {
     traceId: () => undefined,
-    commit: (op, seconds) => this.commitDurationOf(op).observe(seconds),
+    commit: (op, seconds) => this.commitDuration.of(op).observe(seconds),
     run: (info) => this.runScope(info.agentId, info.origin, info.resumed),
   };
 
@@ -162,13 +138,13 @@ export class Metrics {
     let began = false;
     m.active++;
     m.queued++;
-    m.runsStartedOf(agent, origin, String(resumed)).inc();
+    m.runsStarted.of(agent, origin, String(resumed)).inc();
     return {
       began() {
         if (began) return;
         began = true;
         m.queued--;
-        m.queueWaitOf(agent).observe((performance.now() - t0) / 1000);
+        m.queueWait.of(agent).observe((performance.now() - t0) / 1000);
       },
       modelCall({ model }) {
         const c0 = performance.now();
@@ -177,18 +153,18 @@ export class Metrics {
           chunk() {
             if (first) return;
             first = true;
-            m.ttftOf(agent, model).observe((performance.now() - c0) / 1000);
+            m.ttft.of(agent, model).observe((performance.now() - c0) / 1000);
           },
           end(r: ModelCallResult) {
-            m.modelCallsOf(agent, model, r.outcome).inc();
+            m.modelCalls.of(agent, model, r.outcome).inc();
             const errorType = r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
-            m.opDurationOf(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - c0) / 1000);
+            m.opDuration.of(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - c0) / 1000);
             const u = r.usage;
             // Input is reported even when 0; the others only when the model reported some.
-            m.tokensOf(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
-            m.tokensOf(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
-            if (u.cache_read_input_tokens) m.tokensOf(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
-            if (u.cache_creation_input_tokens) m.tokensOf(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
+            m.tokens.of(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
+            m.tokens.of(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
+            if (u.cache_read_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
+            if (u.cache_creation_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
           },
         };
       },
@@ -207,8 +183,8 @@ export class Metrics {
         if (!began) m.queued--;
         began = true;
         m.active--;
-        m.runsFinishedOf(agent, origin, status).inc();
-        m.runDurationOf(agent, status).observe((performance.now() - t0) / 1000);
+        m.runsFinished.of(agent, origin, status).inc();
+        m.runDuration.of(agent, status).observe((performance.now() - t0) / 1000);
       },
     };
   }
@@ -232,23 +208,4 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
-}
-
-type Child<M extends Counter<string> | Histogram<string>> = (...values: string[]) => ReturnType<M['labels']>;
-
-/**
- * prom-client checks and hashes a labels object on every observation; the label sets here are
- * bounded (no ids), so each one's child is looked up once and kept, by its values joined.
- */
-function children<C>(labels: (...values: string[]) => C): (...values: string[]) => C {
-  const cache = new Map<string, C>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = cache.get(key);
-    if (child === undefined) {
-      child = labels(...values);
-      cache.set(key, child);
-    }
-    return child;
-  };
 }

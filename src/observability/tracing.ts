@@ -5,7 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
 import type { RequestHandler } from 'express';
 import type { RunObserver, RunScope } from '../runtime/observer.js';
 import { routeTemplate } from './metrics.js';
@@ -28,7 +28,7 @@ const bsp = (name: string, fallback: number) => {
   return process.env[name] && n > 0 ? n : fallback;
 };
 
-export function startTracing(opts: { url: string; content: boolean; protocol?: 'http/protobuf' | 'http/json'; serviceName?: string }): Tracing {
+export function startTracing(opts: { url: string; content: boolean; protocol?: 'http/protobuf' | 'http/json'; sampler?: { name: string; ratio: number }; serviceName?: string }): Tracing {
   // No global context manager: on Node 20 its AsyncLocalStorage hooks every promise, which cost
   // more CPU than all the spans. A request's context travels explicitly instead: the HTTP span's
   // context is put in `res.locals.trace`, read into Principal.trace and handed to the runtime.
@@ -39,6 +39,7 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
   /** Live run stretches' span ids, for their log lines. */
   const runSpans = new Map<string, { trace_id: string; span_id: string }>();
   const provider = new BasicTracerProvider({
+    sampler: sampler(opts.sampler ?? { name: 'parentbased_always_on', ratio: 1 }),
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'agent-server' }),
     // Larger batches than the SDK's defaults (512 of a 2048 queue), unless OTEL_BSP_* says otherwise: a
     // busy server makes several spans per run, and each export costs a request whatever its size.
@@ -57,10 +58,8 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
   const http = (): RequestHandler => (req, res, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path, 'url.scheme': 'http' } }, parent);
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
+    // 'close' follows 'finish' too, and comes alone when the client went away: one listener.
+    res.once('close', () => {
       const route = routeTemplate(req, res.locals);
       span.setAttribute('http.response.status_code', res.statusCode);
       if (route !== 'unmatched') {
@@ -69,9 +68,7 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
       }
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-    };
-    res.once('finish', end);
-    res.once('close', end);
+    });
     res.locals.trace = trace.setSpan(parent, span);
     next();
   };
@@ -84,18 +81,19 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.provider.name': 'anthropic',
         'gen_ai.agent.id': info.agentId,
-        'gen_ai.agent.name': info.agentId,
         'gen_ai.conversation.id': info.threadId,
         'agentsdk.run.id': info.runId,
         'agentsdk.run.origin': info.origin,
-        'agentsdk.run.resumed': info.resumed,
+        ...(info.resumed ? { 'agentsdk.run.resumed': true } : {}),
       },
     }, parent);
+    const t0 = performance.now();
     const ctx: Context = trace.setSpan(parent, span);
     const ids = span.spanContext();
     runSpans.set(info.runId, { trace_id: ids.traceId, span_id: ids.spanId });
     return {
-      began: () => span.addEvent('agentsdk.run.began'),
+      // Attributes rather than span events: each event is one more object to keep and encode per run.
+      began: () => span.setAttribute('agentsdk.run.queue_wait', (performance.now() - t0) / 1000),
       modelCall({ model, step, messages, system }) {
         const call = tracer.startSpan(
           `chat ${model}`,
@@ -113,22 +111,21 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
           },
           ctx,
         );
-        const t0 = performance.now();
+        const c0 = performance.now();
         let first = false;
         return {
           chunk() {
             if (first) return;
             first = true;
-            const s = (performance.now() - t0) / 1000;
-            call.setAttribute('gen_ai.response.time_to_first_chunk', s);
-            call.addEvent('gen_ai.first_chunk');
+            call.setAttribute('gen_ai.response.time_to_first_chunk', (performance.now() - c0) / 1000);
           },
           end(r) {
             call.setAttributes({
               'gen_ai.usage.input_tokens': r.usage.input_tokens,
               'gen_ai.usage.output_tokens': r.usage.output_tokens,
-              'gen_ai.usage.cache_read.input_tokens': r.usage.cache_read_input_tokens,
-              'gen_ai.usage.cache_creation.input_tokens': r.usage.cache_creation_input_tokens,
+              // Cache tokens only when the model reported some.
+              ...(r.usage.cache_read_input_tokens ? { 'gen_ai.usage.cache_read.input_tokens': r.usage.cache_read_input_tokens } : {}),
+              ...(r.usage.cache_creation_input_tokens ? { 'gen_ai.usage.cache_creation.input_tokens': r.usage.cache_creation_input_tokens } : {}),
               ...(r.responseId ? { 'gen_ai.response.id': r.responseId, 'gen_ai.response.model': model } : {}),
               ...(r.stopReason ? { 'gen_ai.response.finish_reasons': [r.stopReason] } : {}),
               ...(content && r.output !== undefined ? { 'gen_ai.output.messages': json([{ role: 'assistant', content: r.output }]) } : {}),
@@ -193,6 +190,12 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
     },
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** The standard `OTEL_TRACES_SAMPLER` values (config.ts validates them), from the server's own config rather than the SDK's read of process.env. */
+function sampler({ name, ratio }: { name: string; ratio: number }): Sampler {
+  const root = name.endsWith('always_off') ? new AlwaysOffSampler() : name.endsWith('traceidratio') ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler();
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
 }
 
 export type { Span };

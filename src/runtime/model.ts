@@ -45,7 +45,9 @@ export type UpstreamListener = (status: number | 'network', retry: boolean) => v
 function observedFetch(inner: typeof fetch, listener?: UpstreamListener): typeof fetch {
   if (!listener) return inner;
   return async (input, init) => {
-    const count = new Headers(init?.headers).get('x-stainless-retry-count');
+    // The SDK passes a Headers; copying one costs more than the rest of this wrapper.
+    const h = init?.headers;
+    const count = h instanceof Headers ? h.get('x-stainless-retry-count') : new Headers(h).get('x-stainless-retry-count');
     const retry = count !== null && count !== '0';
     try {
       const res = await inner(input, init);
