@@ -110,6 +110,38 @@ describe('several instances on one PostgreSQL database', { skip: !PG_URL && 'TES
     assert.equal(new Set(runs.map((r) => r.owner)).size, 2, 'both instances executed runs');
   });
 
+  it('a start on a free thread is stored running, with its thread and turn, in one commit; on a busy thread it is stored queued', async (t) => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A failed assertion must not leave the first run holding the thread for the tests after it.
+    t.after(() => release());
+    fake.setHandler(async (body) => {
+      if (lastUserText(body) === 'first') await gate;
+      return { content: [{ type: 'text', text: `answer to ${lastUserText(body)}` }] };
+    });
+    const first = await postJson(`${a.url}/v1/run`, { prompt: 'first', session_id: 'mi-one-commit', background: true });
+    assert.equal(first.status, 202);
+    assert.match(first.body.id, /^run_/);
+    assert.equal(first.body.status, 'running', 'stored running at once: the thread was free');
+    // Rows written by one transaction carry its id as xmin.
+    const xmin = async (q: string, id: string) => (await sql.query(`select xmin::text as x from ${q}`, [id])).rows.map((r) => r.x as string);
+    const [runX] = await xmin('runs where id = $1', first.body.id);
+    const [threadX] = await xmin('threads where id = $1', 'mi-one-commit');
+    const turnX = await xmin("messages where run_id = $1 and role = 'user'", first.body.id);
+    assert.deepEqual([threadX, ...turnX], [runX, runX], 'thread, run and first turn in the same commit');
+
+    // The thread is busy (on A): a start on B is stored queued, and runs once the first has ended.
+    const second = await postJson(`${b.url}/v1/run`, { prompt: 'second', session_id: 'mi-one-commit', background: true });
+    assert.equal(second.status, 202);
+    assert.equal(second.body.status, 'queued');
+    assert.equal((await xmin("messages where run_id = $1 and role = 'user'", second.body.id)).length, 0, 'its turn waits for the thread');
+    release();
+    await waitFor(async () => (await statusOf(second.body.id)) === 'completed', 10_000, 'the queued run to complete');
+    assert.equal(await statusOf(first.body.id), 'completed');
+    const texts = (await sql.query('select role, content from messages where thread_id = $1 order by position', ['mi-one-commit'])).rows.map((r) => r.content[0].text);
+    assert.deepEqual(texts, ['first', 'answer to first', 'second', 'answer to second']);
+  });
+
   it('20 simultaneous same-thread requests to A and B: never two at once, in the order the runs were stored', async () => {
     const order: string[] = [];
     let inflight = 0;

@@ -58,6 +58,12 @@ export class DatabaseTurns implements ThreadTurns {
     void run.done.then(() => this.live.delete(run));
     return locks.acquire(run.threadId, run.signal);
   }
+
+  claimed(run: LiveRun, locks: ThreadLocks): Promise<() => void> {
+    this.live.add(run);
+    void run.done.then(() => this.live.delete(run));
+    return locks.acquire(run.threadId, run.signal);
+  }
 }
 
 /** The run's row exists once the runtime has emitted its first event (`run.started`). */

@@ -57,7 +57,7 @@ export async function openDb(url: string, opts: { poolSize?: number; checkpointM
     const pg = (await import('pg')).default;
     // Keep bigint counters as JS numbers (they stay far below 2^53).
     pg.types.setTypeParser(20, (v: string) => Number(v));
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, Client: namedStatements(pg.Client) });
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       kind: 'postgres',
@@ -218,4 +218,36 @@ function startCheckpointer(path: string, everyMs = 1000, restartTailFrames = 200
   );
   worker.unref();
   return worker;
+}
+
+/** At most this many named statements per connection: the hot ones are few, and each costs PostgreSQL a cached plan. */
+const NAMED_PER_CONNECTION = 64;
+
+/**
+ * A pg client that prepares the statements it sends repeatedly, by name: PostgreSQL then parses
+ * and plans each once per connection instead of on every run (Kysely sends every statement
+ * unnamed). A statement is named on its second use; texts beyond the caps stay unnamed.
+ */
+function namedStatements(Base: typeof import('pg').Client): typeof import('pg').Client {
+  class Named extends (Base as any) {
+    /** Texts seen once (true) or named (their name). */
+    private readonly seen = new Map<string, string | true>();
+    private named = 0;
+
+    query(...args: any[]): any {
+      const [text, values] = args;
+      if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && args.length === 2) {
+        const known = this.seen.get(text);
+        if (typeof known === 'string') return super.query({ name: known, text, values });
+        if (known === true && this.named < NAMED_PER_CONNECTION) {
+          const name = `agent_server_${++this.named}`;
+          this.seen.set(text, name);
+          return super.query({ name, text, values });
+        }
+        if (known === undefined && this.seen.size < NAMED_PER_CONNECTION * 4) this.seen.set(text, true);
+      }
+      return super.query(...args);
+    }
+  }
+  return Named as unknown as typeof import('pg').Client;
 }

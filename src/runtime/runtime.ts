@@ -148,27 +148,35 @@ export class Runtime {
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? agent.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const run = this.newLiveRun(runId, threadId, agent.id);
-    // Take the place in the thread's queue before any await, so arrival order is run order.
-    const turn = this.takeTurn(run);
+    const turns = this.deps.turns;
+    // Several instances (PostgreSQL): with no run of the thread here, the database decides in the
+    // commit that stores the run whether it may begin at once (Store.startRunIfFree).
+    const askDatabase = turns !== undefined && this.locks.depth(threadId) === 0;
+    // Else take the place in the thread's queue before any await, so arrival order is run order.
+    let turn: Promise<() => void> | undefined = askDatabase ? undefined : this.takeTurn(run);
     // The thread was free and only this process queues on it: the run is stored already begun.
-    const free = !this.deps.turns && this.locks.depth(threadId) === 1;
+    const free = !turns && this.locks.depth(threadId) === 1;
     let begun: Begun | undefined;
     try {
       if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
       const traceId = this.observer.traceId(req.trace);
       const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
-      if (free) {
+      if (free || askDatabase) {
         const t0 = performance.now();
-        begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive);
+        if (free) begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive);
+        else begun = (await this.deps.store.startRunIfFree(record, req.access, messages, req.state, req.cap, req.exclusive)) ?? undefined;
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
       } else await this.deps.store.createRun(record, req.access, req.cap, req.exclusive);
     } catch (err) {
       run.controller.abort('cancel');
-      void turn.then((release) => release(), () => {});
+      if (turn) void turn.then((release) => release(), () => {});
       throw err;
     }
-    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
+    // Stored running: only the in-process lock is left; stored queued: the database queue.
+    if (askDatabase) turn = begun ? turns!.claimed(run, this.locks) : this.takeTurn(run);
+    const theTurn = turn!;
+    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn: theTurn, agent, client, input: messages, req, begun }));
     return run;
   }
 
@@ -221,7 +229,9 @@ export class Runtime {
     const { store, logger } = this.deps;
     // Each call's usage is stored as the call ends, not with the run's end: a run that fails or
     // dies with its instance has still spent those tokens, and budgets see them at once.
-    const meter = new UsageMeter((u, step) => this.recordUsage(run.runId, agent.model, step, u));
+    // The write goes on beside the run (no commit on the answer's path); the run's end waits for it.
+    const usageWrites: Promise<void>[] = [];
+    const meter = new UsageMeter(async (u, step) => void usageWrites.push(this.recordUsage(run.runId, agent.model, step, u)));
     // A resumed run's usage goes on from what it had spent before it waited.
     if (resumed?.usage) Object.assign(meter.total, resumed.usage);
     let result: LoopResult | undefined;
@@ -270,6 +280,7 @@ export class Runtime {
     } catch (err) {
       failure = err;
     }
+    await Promise.all(usageWrites);
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
     // The thread is released once the run's last turn is stored, so the next run's history has it.
     release?.();

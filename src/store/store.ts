@@ -66,7 +66,7 @@ export class Store {
   async createRun(r: NewRun, access: Access, cap?: ActiveCap, exclusive = false): Promise<void> {
     await this.tx(async (repos) => {
       await checkCap(repos, cap);
-      const principal = await claimThread(repos, r, access, exclusive);
+      const { principal } = await claimThread(repos, r, access, exclusive);
       await repos.runs.create({ ...r, principal });
     });
   }
@@ -86,9 +86,28 @@ export class Store {
   startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false): Promise<Begun> {
     return this.tx(async (repos) => {
       await checkCap(repos, cap);
-      const principal = await claimThread(repos, r, access, exclusive);
+      const claimed = await claimThread(repos, r, access, exclusive);
+      await repos.runs.create({ ...r, principal: claimed.principal }, r.created_at);
+      return begin(repos, r.id, r.thread_id, input, state, claimed.created);
+    });
+  }
+
+  /**
+   * PostgreSQL's fast path (several instances): stored running and begun in the same commit when
+   * the thread has no queued or running run, else stored queued for the database queue (null).
+   * Under the thread's row lock every run stored before on the thread is committed, and a queued
+   * run is claimed only once committed, so an empty count means no run can take the thread first.
+   */
+  startRunIfFree(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false): Promise<Begun | null> {
+    return this.tx(async (repos) => {
+      await checkCap(repos, cap);
+      const { principal, created } = await claimThread(repos, r, access, exclusive);
+      if (!created && (await repos.runs.activeIds(r.thread_id)).length) {
+        await repos.runs.create({ ...r, principal });
+        return null;
+      }
       await repos.runs.create({ ...r, principal }, r.created_at);
-      return begin(repos, r.id, r.thread_id, input, state);
+      return begin(repos, r.id, r.thread_id, input, state, created);
     });
   }
 
@@ -187,11 +206,17 @@ export interface Access {
  * stored on one thread by several instances are stored one after another. `exclusive`
  * (multitask `reject`): refused when the thread has a queued or running run, seen under that lock.
  */
-async function claimThread(repos: Repos, r: NewRun, access: Access, exclusive: boolean): Promise<string | null> {
-  const owner = await repos.threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
+async function claimThread(repos: Repos, r: NewRun, access: Access, exclusive: boolean): Promise<Claimed> {
+  const { owner, created } = await repos.threads.ensure(r.thread_id, r.agent_id, access.id, r.created_at);
   if (!access.admin && owner !== access.id) throw new AppError('not_found', `unknown thread "${r.thread_id}"`);
-  if (exclusive && (await repos.runs.activeIds(r.thread_id)).length) throw threadBusy(r.thread_id);
-  return owner;
+  if (exclusive && !created && (await repos.runs.activeIds(r.thread_id)).length) throw threadBusy(r.thread_id);
+  return { principal: owner, created };
+}
+
+/** The thread's owner (the run's principal), and whether this transaction created the thread (it has no runs, turns or state yet). */
+interface Claimed {
+  principal: string | null;
+  created: boolean;
 }
 
 type Repos = { threads: ThreadRepo; runs: RunRepo; messages: MessageRepo; context: ContextRepo; db: Db };
@@ -221,7 +246,15 @@ export interface Begun {
   context: { tokens: number; through: number } | null;
 }
 
-async function begin(repos: Repos, runId: string, threadId: string, input: NewMessage[], state?: unknown): Promise<Begun> {
+/** `created`: the thread was created in this transaction, so its history is `input` alone and nothing needs reading back. */
+async function begin(repos: Repos, runId: string, threadId: string, input: NewMessage[], state?: unknown, created = false): Promise<Begun> {
+  if (created) {
+    if (state !== undefined) await repos.threads.setState(threadId, state);
+    const turns = await repos.messages.appendNew(threadId, runId, input);
+    const history = turns.map((m, position) => ({ ...m, position }));
+    // As read back: the stored JSON of the state.
+    return { state: state === undefined ? null : JSON.parse(JSON.stringify(state)), history, compaction: null, context: null };
+  }
   await repos.runs.closeWaiting(threadId, runId);
   if (state !== undefined) await repos.threads.setState(threadId, state);
   await repos.messages.appendNew(threadId, runId, input);

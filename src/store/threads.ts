@@ -20,11 +20,11 @@ export class ThreadRepo {
   constructor(private readonly db: Db) {}
 
   /** Creates the thread on first use, owned by `owner`; an existing thread is left as it is. Returns its owner. */
-  async ensure(id: string, agentId: string, owner: string | null, now = new Date().toISOString()): Promise<string | null> {
+  async ensure(id: string, agentId: string, owner: string | null, now = new Date().toISOString()): Promise<{ owner: string | null; created: boolean }> {
     // A new thread is its caller's: only an existing one needs its owner read (one round trip saved per new thread).
     const created = (await ensureThread(this.db, id, agentId, owner, now, now)).rows[0];
-    if (created) return created.owner ?? null;
-    return (await selectOwner(this.db, id)).rows[0]?.owner ?? null;
+    if (created) return { owner: created.owner ?? null, created: true };
+    return { owner: (await selectOwner(this.db, id)).rows[0]?.owner ?? null, created: false };
   }
 
   async get(id: string): Promise<ThreadRecord | undefined> {
