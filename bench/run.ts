@@ -180,11 +180,12 @@ async function main(): Promise<void> {
     idle.set(target, rssMb(target.pid));
     await warmUp(target, routes, warmup);
   }
-  // Targets take turns cell by cell (and pass by pass), so a busy moment of the machine does not land on one of them only.
+  // Targets take turns cell by cell (and pass by pass, in a rotated order), so a busy moment of the machine does not land on one of them only.
   for (let pass = 1; pass <= flags.passes; pass++) {
     for (const route of routes) {
       for (const c of flags.connections) {
-        for (const target of targets) {
+        // Rotated each pass: no target is always the one measured right after the same other.
+        for (const target of targets.map((_, i) => targets[(i + pass - 1) % targets.length])) {
           check(target);
           const cell = await measure(target, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle });
           console.error(`${target.name} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
