@@ -225,13 +225,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
 
   // OTLP/HTTP encoding, by the OpenTelemetry spec's variables (its default is protobuf, also the cheaper one to send).
   const tracesProtocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf').toLowerCase();
+  if (tracesProtocol !== 'http/protobuf' && tracesProtocol !== 'http/json') {
+    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL "${tracesProtocol}" must be http/protobuf or http/json (grpc is not supported)`);
+  }
   const samplerName = (env.OTEL_TRACES_SAMPLER?.trim() || 'parentbased_always_on').toLowerCase() as TracesSampler;
   if (!TRACES_SAMPLERS.includes(samplerName)) problems.push(`OTEL_TRACES_SAMPLER "${samplerName}" must be one of ${TRACES_SAMPLERS.join(', ')}`);
   const samplerRatio = env.OTEL_TRACES_SAMPLER_ARG?.trim() ? Number(env.OTEL_TRACES_SAMPLER_ARG.trim()) : 1;
   if (!(samplerRatio >= 0 && samplerRatio <= 1)) problems.push('OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1');
-  if (tracesProtocol !== 'http/protobuf' && tracesProtocol !== 'http/json') {
-    problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL "${tracesProtocol}" must be http/protobuf or http/json (grpc is not supported)`);
-  }
   const metricsFlag = (env.AGENTSDK_METRICS ?? '').trim().toLowerCase();
   if (!['', 'on', 'off', 'true', 'false', '1', '0'].includes(metricsFlag)) problems.push(`AGENTSDK_METRICS "${env.AGENTSDK_METRICS}" must be on or off`);
   let metricsAddr: Config['metricsAddr'];

@@ -55,12 +55,16 @@ export class DatabaseTurns implements ThreadTurns {
     } finally {
       watch.close();
     }
-    void run.done.then(() => this.live.delete(run));
-    return locks.acquire(run.threadId, run.signal);
+    return this.hold(run, locks);
   }
 
   claimed(run: LiveRun, locks: ThreadLocks): Promise<() => void> {
     this.live.add(run);
+    return this.hold(run, locks);
+  }
+
+  /** The run has the database turn: it stays in `live` until it ends, and takes the in-process lock. */
+  private hold(run: LiveRun, locks: ThreadLocks): Promise<() => void> {
     void run.done.then(() => this.live.delete(run));
     return locks.acquire(run.threadId, run.signal);
   }

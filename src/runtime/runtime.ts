@@ -150,10 +150,10 @@ export class Runtime {
     const run = this.newLiveRun(runId, threadId, agent.id);
     const turns = this.deps.turns;
     // Several instances (PostgreSQL): with no run of the thread here, the database decides in the
-    // commit that stores the run whether it may begin at once (Store.startRunIfFree).
+    // commit that stores the run whether it may begin at once (Store.startRun, `ifFree`).
     const askDatabase = turns !== undefined && this.locks.depth(threadId) === 0;
     // Else take the place in the thread's queue before any await, so arrival order is run order.
-    let turn: Promise<() => void> | undefined = askDatabase ? undefined : this.takeTurn(run);
+    const queued = askDatabase ? undefined : this.takeTurn(run);
     // The thread was free and only this process queues on it: the run is stored already begun.
     const free = !turns && this.locks.depth(threadId) === 1;
     let begun: Begun | undefined;
@@ -164,19 +164,17 @@ export class Runtime {
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free || askDatabase) {
         const t0 = performance.now();
-        if (free) begun = await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive);
-        else begun = (await this.deps.store.startRunIfFree(record, req.access, messages, req.state, req.cap, req.exclusive)) ?? undefined;
+        begun = (await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive, askDatabase)) ?? undefined;
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
       } else await this.deps.store.createRun(record, req.access, req.cap, req.exclusive);
     } catch (err) {
       run.controller.abort('cancel');
-      if (turn) void turn.then((release) => release(), () => {});
+      if (queued) void queued.then((release) => release(), () => {});
       throw err;
     }
-    // Stored running: only the in-process lock is left; stored queued: the database queue.
-    if (askDatabase) turn = begun ? turns!.claimed(run, this.locks) : this.takeTurn(run);
-    const theTurn = turn!;
-    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn: theTurn, agent, client, input: messages, req, begun }));
+    // Asked the database: stored running, only the in-process lock is left; stored queued, the database queue.
+    const turn = queued ?? (begun ? turns!.claimed(run, this.locks) : this.takeTurn(run));
+    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
     return run;
   }
 

@@ -57,6 +57,6 @@ export class ThreadLocks {
  */
 export interface ThreadTurns {
   acquire(run: LiveRun, locks: ThreadLocks): Promise<() => void>;
-  /** The run was stored running already (Store.startRunIfFree): only the in-process lock is left to take. */
+  /** The run was stored running already (Store.startRun with `ifFree`): only the in-process lock is left to take. */
   claimed(run: LiveRun, locks: ThreadLocks): Promise<() => void>;
 }

@@ -82,27 +82,19 @@ export class Store {
     });
   }
 
-  /** createRun and beginRun in one commit, for a run whose thread is free at once: it is stored running. */
-  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false): Promise<Begun> {
-    return this.tx(async (repos) => {
-      await checkCap(repos, cap);
-      const claimed = await claimThread(repos, r, access, exclusive);
-      await repos.runs.create({ ...r, principal: claimed.principal }, r.created_at);
-      return begin(repos, r.id, r.thread_id, input, state, claimed.created);
-    });
-  }
-
   /**
-   * PostgreSQL's fast path (several instances): stored running and begun in the same commit when
-   * the thread has no queued or running run, else stored queued for the database queue (null).
-   * Under the thread's row lock every run stored before on the thread is committed, and a queued
-   * run is claimed only once committed, so an empty count means no run can take the thread first.
+   * createRun and beginRun in one commit: the run is stored running. `ifFree` (PostgreSQL, several
+   * instances): only when the thread has no queued or running run, else it is stored queued for
+   * the database queue (null). Under the thread's row lock every run stored before on the thread
+   * is committed, and a queued run is claimed only once committed, so an empty count means no run
+   * can take the thread first.
    */
-  startRunIfFree(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false): Promise<Begun | null> {
+  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false, ifFree = false): Promise<Begun | null> {
     return this.tx(async (repos) => {
       await checkCap(repos, cap);
       const { principal, created } = await claimThread(repos, r, access, exclusive);
-      if (!created && (await repos.runs.activeIds(r.thread_id)).length) {
+      // A new thread has no runs, and `exclusive` has just counted them.
+      if (ifFree && !created && !exclusive && (await repos.runs.activeIds(r.thread_id)).length) {
         await repos.runs.create({ ...r, principal });
         return null;
       }
@@ -200,9 +192,9 @@ export interface Access {
   admin: boolean;
 }
 
-/** Ensures the thread and returns its owner; an existing thread of another principal looks absent (404), in the same transaction. */
 /**
- * The thread, created on first use; its row stays locked until the commit (PostgreSQL), so runs
+ * Ensures the thread and returns its owner; an existing thread of another principal looks absent
+ * (404), in the same transaction. Its row stays locked until the commit (PostgreSQL), so runs
  * stored on one thread by several instances are stored one after another. `exclusive`
  * (multitask `reject`): refused when the thread has a queued or running run, seen under that lock.
  */
