@@ -22,6 +22,8 @@ export interface Config {
   leaseMs: number;
   agentsFile?: string;
   shutdownGraceMs: number;
+  /** `AGENTSDK_HEAP_GROWING_PERCENT`: V8's old-generation growth between full GCs (0: V8's own, up to 4× the live heap). */
+  heapGrowingPercent: number;
   ssePingMs: number;
   toolTimeoutMs: number;
   /** `AGENTSDK_WORKSPACE` (absolute): default root of the file and shell tools. */
@@ -272,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     leaseMs: int('AGENTSDK_LEASE_MS', 15_000, MIN_LEASE_MS),
     agentsFile: flags.agents ?? (env.AGENTS_FILE?.trim() || undefined),
     shutdownGraceMs: int('AGENTSDK_SHUTDOWN_GRACE_MS', 30_000, 0),
+    heapGrowingPercent: int('AGENTSDK_HEAP_GROWING_PERCENT', 100, 0),
     ssePingMs: int('AGENTSDK_SSE_PING_MS', 15_000, 10),
     toolTimeoutMs: int('AGENTSDK_TOOL_TIMEOUT_MS', 60_000, 1),
     workspace: resolve(env.AGENTSDK_WORKSPACE?.trim() || 'workspace'),

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './server.js';
 
@@ -7,6 +8,13 @@ try {
 } catch (err) {
   process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
   process.exit(2);
+}
+
+// Under load V8 lets the old generation grow to up to 4× the live heap before a full GC: a busy
+// server's peak RSS was ~25% above what a 2× growth gives, at no measurable CPU cost. A flag on
+// the node command line wins.
+if (config.heapGrowingPercent > 0 && !process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) {
+  setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
 }
 
 try {

@@ -449,7 +449,7 @@ for (const dialect of dialects()) describe(`AI SDK v6 UI message stream (real ai
       { type: 'run.finished', status: 'completed', output: 'from elsewhere', stop_reason: 'end_turn', usage, tool_calls: [] },
     ];
     const push = async (from: number, to: number) => {
-      for (let i = from; i < to; i++) store.events.push(runId, i + 1, events[i].type, JSON.stringify(events[i]));
+      for (let i = from; i < to; i++) store.events.push(runId, i + 1, JSON.stringify(events[i]));
       await store.events.flush();
     };
     await push(0, 4);

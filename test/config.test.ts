@@ -11,6 +11,13 @@ describe('configuration', () => {
     const c = loadConfig({}, []);
     assert.deepEqual([c.host, c.port, c.model, c.credentials, c.databaseUrl], ['0.0.0.0', 8080, DEFAULT_MODEL, null, 'sqlite:./data/agent-server.sqlite']);
     assert.equal(c.ssePingMs, 15_000);
+    assert.equal(c.heapGrowingPercent, 100);
+  });
+
+  it('reads the heap growth (0: V8 decides) and names a bad one', () => {
+    assert.equal(loadConfig({ AGENTSDK_HEAP_GROWING_PERCENT: '0' }, []).heapGrowingPercent, 0);
+    assert.equal(loadConfig({ AGENTSDK_HEAP_GROWING_PERCENT: '50' }, []).heapGrowingPercent, 50);
+    assert.throws(() => loadConfig({ AGENTSDK_HEAP_GROWING_PERCENT: '-5' }, []), (err: Error) => err instanceof ConfigError && /AGENTSDK_HEAP_GROWING_PERCENT/.test(err.message));
   });
 
   it('accepts :port and host:port, flags over env', () => {

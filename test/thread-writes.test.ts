@@ -12,7 +12,7 @@ for (const dialect of dialects()) {
       const { store } = app.server;
       await store.createRun({ id: 'run_w1', thread_id: 'th_w', agent_id: 'assistant', origin: 'api', input: {}, timeout_ms: 1000, owner: null, created_at: new Date().toISOString() }, { id: 'local', admin: true });
       await store.messages.append('th_w', 'run_w1', [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
-      store.events.push('run_w1', 1, 'run.started', JSON.stringify({ type: 'run.started', run_id: 'run_w1', thread_id: 'th_w', agent_id: 'assistant' }));
+      store.events.push('run_w1', 1, JSON.stringify({ type: 'run.started', run_id: 'run_w1', thread_id: 'th_w', agent_id: 'assistant' }));
       const usage = { input_tokens: 1, output_tokens: 1, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
       await store.finishRun('run_w1', 'th_w', { status: 'completed', stop_reason: 'end_turn', output: 'hi', usage, tool_calls: [], error: null });
     });

@@ -4,6 +4,19 @@ import type { Db } from './dialect.js';
 /** Migrations are code so they ship with the server and run at start-up on either dialect. */
 function migrations(db: Db): Record<string, Migration> {
   const { json, time } = db.types;
+  /** The run-events table of 0001–0009: one row per event. */
+  const perEventTable = (k: Kysely<any>, name: string) =>
+    k.schema
+      .createTable(name)
+      .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('data', json, (c) => c.notNull())
+      .addColumn('created_at', time, (c) => c.notNull())
+      .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
+      // SQLite: the key is the table (one b-tree, not two) — events are written often.
+      .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
+      .execute();
   return {
     '0001_core': {
       async up(k: Kysely<any>) {
@@ -53,17 +66,7 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.createIndex('runs_thread').on('runs').columns(['thread_id', 'created_at']).execute();
         await k.schema.createIndex('runs_status').on('runs').column('status').execute();
 
-        await k.schema
-          .createTable('run_events')
-          .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-          .addColumn('seq', 'integer', (c) => c.notNull())
-          .addColumn('type', 'text', (c) => c.notNull())
-          .addColumn('data', json, (c) => c.notNull())
-          .addColumn('created_at', time, (c) => c.notNull())
-          .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
-          // SQLite: the key is the table (one b-tree, not two) — events are written per token.
-          .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
-          .execute();
+        await perEventTable(k, 'run_events');
       },
       async down(k: Kysely<any>) {
         for (const t of ['run_events', 'runs', 'messages', 'threads']) await k.schema.dropTable(t).ifExists().execute();
@@ -244,6 +247,38 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.dropTable('webhook_subscriptions').execute();
       },
     },
+    '0010_event_batches': {
+      // One row per run per flushed batch of events instead of one per event (a run stores ~56):
+      // `seq`..`last_seq` are the batch's events, `data` their JSON array. Text on both dialects:
+      // the log is read whole and never queried inside, so PostgreSQL need not parse it into jsonb.
+      async up(k: Kysely<any>) {
+        await k.schema
+          .createTable('run_event_batches')
+          .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('last_seq', 'integer', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', time, (c) => c.notNull())
+          .addPrimaryKeyConstraint('run_event_batches_pk', ['run_id', 'seq'])
+          .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
+          .execute();
+        const one = db.kind === 'postgres' ? sql`'[' || data::text || ']'` : sql`'[' || data || ']'`;
+        await sql`insert into run_event_batches (run_id, seq, last_seq, data, created_at) select run_id, seq, seq, ${one}, created_at from run_events`.execute(k);
+        await k.schema.dropTable('run_events').execute();
+        await k.schema.alterTable('run_event_batches').renameTo('run_events').execute();
+        if (db.kind === 'postgres') for (const stmt of POSTGRES_EVENTS_NOTIFY_SQL('last_seq')) await sql.raw(stmt).execute(k);
+      },
+      async down(k: Kysely<any>) {
+        await perEventTable(k, 'run_events_single');
+        await (db.kind === 'postgres'
+          ? sql`insert into run_events_single select b.run_id, b.seq + e.i - 1, e.v->>'type', e.v, b.created_at from run_events b, jsonb_array_elements(b.data::jsonb) with ordinality as e(v, i)`
+          : sql`insert into run_events_single select b.run_id, b.seq + e.key, json_extract(e.value, '$.type'), e.value, b.created_at from run_events b, json_each(b.data) e`
+        ).execute(k);
+        await k.schema.dropTable('run_events').execute();
+        await k.schema.alterTable('run_events_single').renameTo('run_events').execute();
+        if (db.kind === 'postgres') for (const stmt of POSTGRES_EVENTS_NOTIFY_SQL('seq')) await sql.raw(stmt).execute(k);
+      },
+    },
   };
 }
 
@@ -273,21 +308,7 @@ const POSTGRES_CLUSTER_SQL = [
   `create index runs_owner_active on runs (owner) where status in ('queued', 'running')`,
   `create function agent_server_channel() returns text language sql stable
      as $$ select 'agent_server_' || left(md5(current_schema()), 12) $$`,
-  `create function agent_server_events_notify() returns trigger language plpgsql as $$
-   declare
-     ch text := agent_server_channel();
-     r record;
-     p text;
-   begin
-     for r in select run_id, max(seq) as seq from new_events group by run_id loop
-       p := json_build_object('k', 'e', 'r', r.run_id, 's', r.seq)::text;
-       if octet_length(p) > 7900 then p := '{"k":"*"}'; end if;
-       perform pg_notify(ch, p);
-     end loop;
-     return null;
-   end $$`,
-  `create trigger run_events_notify after insert on run_events referencing new table as new_events
-     for each statement execute function agent_server_events_notify()`,
+  ...POSTGRES_EVENTS_NOTIFY_SQL('seq'),
   `create function agent_server_runs_notify() returns trigger language plpgsql as $$
    declare
      ch text := agent_server_channel();
@@ -331,15 +352,38 @@ const POSTGRES_CLUSTER_SQL = [
      execute function agent_server_runs_notify()`,
 ];
 
-export async function migrate(db: Db): Promise<void> {
+/** To the latest migration, or up or down to `to` (tests). */
+export async function migrate(db: Db, to?: string): Promise<void> {
   const all = migrations(db);
   const provider: MigrationProvider = { getMigrations: async () => all };
   // Kysely looks for its bookkeeping tables in every schema unless told which: name ours, so a
   // database holding several schemas (tenants, parallel test runs) never finds another's tables.
   const migrationTableSchema = db.kind === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely)).rows[0].schema : undefined;
-  const { error, results } = await new Migrator({ db: db.kysely, provider, migrationTableSchema }).migrateToLatest();
+  const migrator = new Migrator({ db: db.kysely, provider, migrationTableSchema });
+  const { error, results } = await (to ? migrator.migrateTo(to) : migrator.migrateToLatest());
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
   }
+}
+
+/** The run-events NOTIFY trigger (see POSTGRES_CLUSTER_SQL); `last` is the column holding a row's last seq. */
+function POSTGRES_EVENTS_NOTIFY_SQL(last: 'seq' | 'last_seq'): string[] {
+  return [
+    `create or replace function agent_server_events_notify() returns trigger language plpgsql as $$
+   declare
+     ch text := agent_server_channel();
+     r record;
+     p text;
+   begin
+     for r in select run_id, max(${last}) as seq from new_events group by run_id loop
+       p := json_build_object('k', 'e', 'r', r.run_id, 's', r.seq)::text;
+       if octet_length(p) > 7900 then p := '{"k":"*"}'; end if;
+       perform pg_notify(ch, p);
+     end loop;
+     return null;
+   end $$`,
+    `create trigger run_events_notify after insert on run_events referencing new table as new_events
+     for each statement execute function agent_server_events_notify()`,
+  ];
 }

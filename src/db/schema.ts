@@ -112,11 +112,12 @@ export interface InstanceTable {
   expires_at: Time;
 }
 
+/** One flushed batch of a run's events: seqs `seq`..`last_seq`, `data` their JSON array (text). */
 export interface RunEventTable {
   run_id: string;
   seq: number;
-  type: string;
-  data: Json;
+  last_seq: number;
+  data: string;
   created_at: Time;
 }
 

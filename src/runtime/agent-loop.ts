@@ -92,7 +92,7 @@ type Block =
 export class UsageMeter {
   readonly total = zeroUsage();
   /** Told each model call's usage when the call ends (failed ones too), e.g. to store it. */
-  constructor(readonly onCall?: (usage: Usage, step: number) => Promise<void>) {}
+  constructor(readonly onCall?: (usage: Usage, step: number) => void) {}
 }
 
 /**
@@ -128,7 +128,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
       emit: ctx.emit,
       usage: async (u) => {
         addUsage(meter.total, u);
-        await meter.onCall?.(u, step);
+        meter.onCall?.(u, step);
       },
       count: (messages) => countTokens(ctx.client, { model: agent.model, messages, ...(parts.system ? { system: parts.system } : {}), ...(parts.tools.length ? { tools: parts.tools } : {}) }, signal),
     },
@@ -254,7 +254,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     } finally {
       // Tokens spent on a call that failed part-way still count.
       addUsage(meter.total, usage);
-      await meter.onCall?.(usage, step);
+      meter.onCall?.(usage, step);
     }
 
     const content = blocks.filter(Boolean).flatMap((b): unknown[] => {

@@ -189,7 +189,7 @@ export class Runtime {
    */
   private newLiveRun(runId: string, threadId: string, agentId: string, base = 0): LiveRun {
     const { store, logger } = this.deps;
-    return new LiveRun(runId, threadId, agentId, (e) => store.events.push(runId, e.seq, e.event.type, e.json), base, {
+    return new LiveRun(runId, threadId, agentId, (e) => store.events.push(runId, e.seq, e.json), base, {
       reserved: base + SEQ_BLOCK,
       block: SEQ_BLOCK,
       extend: (upTo) => store.runs.reserveSeq(runId, upTo),
@@ -225,11 +225,10 @@ export class Runtime {
 
   private async execute({ run, turn, agent, client, input, req, begun, resumed }: Execution): Promise<void> {
     const { store, logger } = this.deps;
-    // Each call's usage is stored as the call ends, not with the run's end: a run that fails or
-    // dies with its instance has still spent those tokens, and budgets see them at once.
-    // The write goes on beside the run (no commit on the answer's path); the run's end waits for it.
-    const usageWrites: Promise<void>[] = [];
-    const meter = new UsageMeter(async (u, step) => void usageWrites.push(this.recordUsage(run.runId, agent.model, step, u)));
+    // Each call's usage is stored as the call ends, not only with the run's end: a run that fails
+    // or dies with its instance has still spent those tokens, and budgets see them within one
+    // flush. It goes with the run's next stored events, so it costs no commit of its own.
+    const meter = new UsageMeter((u, step) => this.recordUsage(run.runId, agent.model, step, u));
     // A resumed run's usage goes on from what it had spent before it waited.
     if (resumed?.usage) Object.assign(meter.total, resumed.usage);
     let result: LoopResult | undefined;
@@ -278,20 +277,15 @@ export class Runtime {
     } catch (err) {
       failure = err;
     }
-    await Promise.all(usageWrites);
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
     // The thread is released once the run's last turn is stored, so the next run's history has it.
     release?.();
   }
 
-  /** Stores one model call's usage; a failed write is logged, never fails the run. */
-  private async recordUsage(runId: string, model: string, step: number, u: Usage): Promise<void> {
+  /** Stores one model call's usage (with the run's next events); a failed write is logged, never fails the run. */
+  private recordUsage(runId: string, model: string, step: number, u: Usage): void {
     if (!u.input_tokens && !u.output_tokens && !u.cache_read_input_tokens && !u.cache_creation_input_tokens) return;
-    try {
-      await this.deps.store.usage.record(runId, model, step, u);
-    } catch (err) {
-      this.deps.logger.error({ err, runId }, 'could not store the usage of a model call');
-    }
+    this.deps.store.recordUsage(runId, model, step, u);
   }
 
   /**

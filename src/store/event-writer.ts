@@ -2,27 +2,39 @@ import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import type { Changes } from './changes.js';
 
-interface Row {
-  run_id: string;
+/** A run's consecutive events waiting for a flush: stored as one row (`seq`..`last`, their JSON array). */
+interface Batch {
   seq: number;
-  type: string;
-  data: string;
+  last: number;
+  parts: string[];
 }
+
+/** A write that belongs to a run and goes with its next stored events, in their transaction. */
+export type DeferredWrite = (db: Db) => Promise<void>;
+
+/** What one run has waiting for the next flush. */
+interface Pending {
+  batches: Batch[];
+  deferred: DeferredWrite[];
+}
+
+type Flush = Map<string, Pending>;
 
 /** SQLite allows 32 766 bound values per statement; 5 per row. */
 const MAX_ROWS_PER_INSERT = 1000;
 
 /**
- * Batches event inserts across all runs so persistence never sits on the
- * streaming path: `push` is synchronous, a timer (or `flush`) writes the batch.
+ * Batches event inserts across all runs so persistence never sits on the streaming path:
+ * `push` is synchronous, a timer (or `flush`) writes the batch. A run's consecutive events of
+ * one flush are one row, so a run stores a few rows rather than one per event.
  */
 export class EventWriter {
-  private buffer: Row[] = [];
+  private pending: Flush = new Map();
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> = Promise.resolve();
   private readonly sqlCache = new Map<number, string>();
-  /** Told the size of each batch written (metrics). */
-  onBatch?: (rows: number) => void;
+  /** Told the number of events in each batch written (metrics). */
+  onBatch?: (events: number) => void;
 
   constructor(
     private readonly db: Db,
@@ -32,12 +44,31 @@ export class EventWriter {
     private readonly changes?: Changes,
   ) {}
 
-  push(runId: string, seq: number, type: string, data: string): void {
-    this.buffer.push({ run_id: runId, seq, type, data });
-    if (!this.timer) this.timer = setTimeout(() => void this.flush().catch(() => {}), this.intervalMs);
+  push(runId: string, seq: number, data: string): void {
+    const p = this.of(runId);
+    const last = p.batches[p.batches.length - 1];
+    if (last && seq === last.last + 1) {
+      last.parts.push(data);
+      last.last = seq;
+    } else p.batches.push({ seq, last: seq, parts: [data] });
   }
 
-  /** Resolves once every event pushed before the call is stored. */
+  /**
+   * Stores `write` with the run's next events, in their transaction (the run's end, or the next
+   * flush): one commit for both. A model call's usage goes this way.
+   */
+  defer(runId: string, write: DeferredWrite): void {
+    this.of(runId).deferred.push(write);
+  }
+
+  private of(runId: string): Pending {
+    let p = this.pending.get(runId);
+    if (!p) this.pending.set(runId, (p = { batches: [], deferred: [] }));
+    if (!this.timer) this.timer = setTimeout(() => void this.flush().catch(() => {}), this.intervalMs);
+    return p;
+  }
+
+  /** Resolves once every event (and deferred write) pushed before the call is stored. */
   flush(): Promise<void> {
     const batch = this.take();
     // Chain so batches land in push order and one insert runs at a time.
@@ -46,12 +77,13 @@ export class EventWriter {
   }
 
   /**
-   * Writes every buffered event inside the caller's transaction, next to its own writes: one
-   * commit instead of two (a run's end stores its last events, turn and status together).
-   * Batches already on their way land first; if the transaction fails the events are written alone.
+   * Writes the run's buffered events and deferred writes inside the caller's transaction, next to
+   * its own writes: one commit instead of two (a run's end stores its last events, turn and status
+   * together). Other runs' events wait for the next flush, so each of their rows gathers more.
+   * Batches already on their way land first; if the transaction fails the run's events are written alone.
    */
-  flushWith<T>(tx: (insertEvents: (db: Db) => Promise<void>) => Promise<T>): Promise<T> {
-    const batch = this.take();
+  flushWith<T>(runId: string, tx: (insertEvents: (db: Db) => Promise<void>) => Promise<T>): Promise<T> {
+    const batch = this.take(runId);
     const done = this.inflight.then(() => tx((db) => this.insert(db, batch)));
     this.inflight = done.then(
       () => this.announce(batch),
@@ -60,54 +92,95 @@ export class EventWriter {
     return done;
   }
 
-  private take(): Row[] {
-    if (this.timer) {
+  /** Everything waiting, or one run's part of it. */
+  private take(runId?: string): Flush {
+    let batch: Flush;
+    if (runId === undefined) {
+      batch = this.pending;
+      this.pending = new Map();
+    } else {
+      batch = new Map();
+      const p = this.pending.get(runId);
+      if (p) {
+        batch.set(runId, p);
+        this.pending.delete(runId);
+      }
+    }
+    if (this.timer && this.pending.size === 0) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.buffer;
-    this.buffer = [];
     return batch;
   }
 
-  private async write(batch: Row[]): Promise<void> {
+  private async write(batch: Flush): Promise<void> {
+    if (batch.size === 0) return;
+    const deferred = [...batch.values()].some((p) => p.deferred.length > 0);
     try {
-      await this.insert(this.db, batch);
+      if (deferred) await this.db.kysely.transaction().execute((trx) => this.insert({ ...this.db, kysely: trx }, batch));
+      else await this.insert(this.db, batch);
       this.announce(batch);
     } catch (err) {
-      // A failed batch must not poison later ones; report it and carry on.
+      // A failed batch must not poison later ones; report it and carry on. Without the deferred
+      // writes (one of which may be what failed) the events may still go in.
+      this.onError(err as Error);
+      if (deferred) await this.writeApart(batch);
+    }
+  }
+
+  private async writeApart(batch: Flush): Promise<void> {
+    try {
+      await this.insertEvents(this.db, batch);
+      this.announce(batch);
+    } catch (err) {
       this.onError(err as Error);
     }
-  }
-
-  private async insert(db: Db, batch: Row[]): Promise<void> {
-    // One timestamp per batch: events in it were emitted within one flush interval.
-    const now = new Date().toISOString();
-    if (batch.length) this.onBatch?.(batch.length);
-    for (let i = 0; i < batch.length; i += MAX_ROWS_PER_INSERT) {
-      const rows = batch.slice(i, i + MAX_ROWS_PER_INSERT);
-      const params: unknown[] = [];
-      for (const r of rows) params.push(r.run_id, r.seq, r.type, r.data, now);
-      await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows.length), params));
+    for (const p of batch.values()) {
+      for (const write of p.deferred) await write(this.db).catch((err: Error) => this.onError(err));
     }
   }
 
-  private announce(batch: Row[]): void {
+  private async insert(db: Db, batch: Flush): Promise<void> {
+    await this.insertEvents(db, batch);
+    for (const p of batch.values()) for (const write of p.deferred) await write(db);
+  }
+
+  private async insertEvents(db: Db, batch: Flush): Promise<void> {
+    // One timestamp per batch: events in it were emitted within one flush interval.
+    const now = new Date().toISOString();
+    let params: unknown[] = [];
+    let rows = 0;
+    let events = 0;
+    for (const [runId, p] of batch) {
+      for (const b of p.batches) {
+        params.push(runId, b.seq, b.last, b.parts.length === 1 ? `[${b.parts[0]}]` : `[${b.parts.join(',')}]`, now);
+        events += b.parts.length;
+        if (++rows === MAX_ROWS_PER_INSERT) {
+          await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows), params));
+          params = [];
+          rows = 0;
+        }
+      }
+    }
+    if (rows) await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows), params));
+    if (events) this.onBatch?.(events);
+  }
+
+  private announce(batch: Flush): void {
     if (!this.changes?.size) return;
-    let previous = '';
-    for (const r of batch) if (r.run_id !== previous) this.changes.publish(`run:${(previous = r.run_id)}`);
+    for (const [runId, p] of batch) if (p.batches.length) this.changes.publish(`run:${runId}`);
   }
 
   /**
-   * The hottest statement (one row per event) is written by hand: building it
-   * through the query builder costs more than running it. Cached per row count.
+   * The hottest statement is written by hand: building it through the query builder costs more
+   * than running it. Cached per row count.
    */
   private insertSql(rows: number): string {
     let text = this.sqlCache.get(rows);
     if (!text) {
       const p = this.db.placeholder;
       const values = Array.from({ length: rows }, (_, r) => `(${[1, 2, 3, 4, 5].map((c) => p(r * 5 + c)).join(', ')})`);
-      text = `insert into run_events (run_id, seq, type, data, created_at) values ${values.join(', ')}`;
+      text = `insert into run_events (run_id, seq, last_seq, data, created_at) values ${values.join(', ')}`;
       // Several instances: a run whose lease lapsed may already have been closed by another
       // instance with a terminal event; that one row must not fail the whole batch.
       if (this.db.kind === 'postgres') text += ' on conflict do nothing';

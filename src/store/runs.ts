@@ -133,7 +133,7 @@ export class RunRepo {
    * it streamed), and reserves the next block after it in the same statement.
    */
   async claimWaiting(id: string, pending: PendingInputs, owner: string): Promise<number | null> {
-    const last = sql<number>`(select coalesce(max(e.seq), 0) from run_events e where e.run_id = ${id})`;
+    const last = sql<number>`(select coalesce(max(e.last_seq), 0) from run_events e where e.run_id = ${id})`;
     const row = await this.db.kysely
       .updateTable('runs')
       .set({ status: 'queued', pending: JSON.stringify(pending), owner, finished_at: null, seq_reserved: sql<number>`${last} + ${SEQ_BLOCK}` })

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { zeroUsage } from '../../contracts/common.js';
+import { zeroUsage, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import type { Db } from '../db/dialect.js';
 import { migrate } from '../db/migrations.js';
@@ -109,7 +109,7 @@ export class Store {
    */
   async finishRun(runId: string, threadId: string, end: RunEnd, turns: NewMessage[] = [], contextTokens?: number): Promise<void> {
     const now = new Date().toISOString();
-    await this.events.flushWith((insertEvents) =>
+    await this.events.flushWith(runId, (insertEvents) =>
       this.tx(async ({ db, threads, messages }) => {
         await insertEvents(db);
         await messages.append(threadId, runId, turns);
@@ -120,6 +120,15 @@ export class Store {
         else await threads.touch(threadId, now);
       }),
     );
+  }
+
+  /**
+   * One model call's usage, stored with the run's next events (its end, or the next flush within
+   * the writer's interval): no commit of its own, and budgets see it as soon as those events.
+   */
+  recordUsage(runId: string, model: string, step: number, u: Usage): void {
+    const now = new Date();
+    this.events.defer(runId, (db) => new UsageRepo(db).record(runId, model, step, u, now));
   }
 
   /** Stores a compaction of the thread (what the model gets from now on; the turns stay). */

@@ -50,11 +50,7 @@ export class UsageRepo {
             eb.val(at.slice(0, 10)).as('day'),
             eb.val(at).as('created_at'),
           ])
-          .where('id', '=', runId)
-          // PostgreSQL: this commit need not wait for its WAL flush. The run's end is committed
-          // synchronously after it, and that flush carries this row too; only a database crash in
-          // between (which interrupts the run as well) could lose it.
-          .$if(this.db.kind === 'postgres', (q) => q.where(sql<boolean>`set_config('synchronous_commit', 'off', true) is not null`)),
+          .where('id', '=', runId),
       )
       .execute();
   }
