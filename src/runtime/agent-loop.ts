@@ -1,5 +1,5 @@
 import { redactSecrets } from '../redact.js';
-import type { MessageCreateParamsStreaming, MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
+import type { MessageCreateParamsStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import Anthropic from '@anthropic-ai/sdk';
 import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
@@ -12,6 +12,7 @@ import type { StoredMessage } from '../store/messages.js';
 import { ContextWindow, estimateTokens, tooLong } from './context.js';
 import { canonical } from './history.js';
 import type { ModelClient } from './model.js';
+import { modelEvents } from './model-stream.js';
 import { cachedMessages, cachedRequestParts } from './prompt-cache.js';
 import { NOOP_RUN_SCOPE, type RunScope } from './observer.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -160,10 +161,11 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const callStarted = performance.now();
     let firstTokenMs: number | null = null;
     try {
-      let stream;
+      let response: Response;
       for (;;) {
         try {
-          stream = await ctx.client.messages.create(params(), { signal, ...(parts.headers ? { headers: parts.headers } : {}) });
+          // The SDK sends the request (retries, status errors); its body is read by modelEvents.
+          response = await ctx.client.messages.create(params(), { signal, ...(parts.headers ? { headers: parts.headers } : {}) }).asResponse();
           break;
         } catch (err) {
           // Refused as too long though the estimate said it fits: compact harder and ask again.
@@ -172,7 +174,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
           ctx.messages = await window!.shrink(refused, ctx.messages);
         }
       }
-      for await (const ev of stream as AsyncIterable<RawMessageStreamEvent>) {
+      for await (const ev of modelEvents(response)) {
         switch (ev.type) {
           case 'message_start':
             responseId = ev.message.id;
