@@ -1,7 +1,8 @@
 // npm run bench:model [-- calls]
 // CPU of one streamed model turn in this process, through the Anthropic SDK: with Node's fetch (the
 // SDK's default), with the undici `request` fetch the server uses (src/runtime/model-fetch.ts), and
-// with that fetch and the server's stream reader (src/runtime/model-stream.ts) instead of the SDK's.
+// with that fetch, the server's stream reader (src/runtime/model-stream.ts) instead of the SDK's and
+// the SDK's own spans off, as the server's client has them.
 // The fake API runs in its own process, so only the client side is counted.
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
@@ -19,11 +20,13 @@ const sdk = (client: Anthropic) => async () => {
   for await (const _ of await client.messages.create(request)) events++;
   return events;
 };
-const server = new Anthropic({ apiKey: 'bench', baseURL: fake.url, maxRetries: 0, fetch: createModelFetch() });
+const undici = new Anthropic({ apiKey: 'bench', baseURL: fake.url, maxRetries: 0, fetch: createModelFetch() });
+// As src/runtime/model.ts builds it: the SDK's own (no-op) spans off.
+const server = new Anthropic({ apiKey: 'bench', baseURL: fake.url, maxRetries: 0, fetch: createModelFetch(), openTelemetry: { traces: { enabled: false }, propagation: false } });
 const turns: Record<string, () => Promise<number>> = {
   'SDK default (Node fetch)': sdk(new Anthropic({ apiKey: 'bench', baseURL: fake.url, maxRetries: 0 })),
-  'SDK + undici request': sdk(server),
-  'SDK + undici request + modelEvents (server)': async () => {
+  'SDK + undici request': sdk(undici),
+  'SDK + undici request + modelEvents + SDK spans off (server)': async () => {
     let events = 0;
     for await (const _ of modelEvents(await server.messages.create(request).asResponse())) events++;
     return events;
