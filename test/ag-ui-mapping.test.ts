@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunEvent } from '../contracts/events.js';
 import { AgUiEvent as AgUiEventContract } from '../contracts/ag-ui.js';
+import { EventEncoder } from '@ag-ui/encoder';
+import { agUiFrame } from '../src/protocols/ag-ui/frame.js';
 import { AgUiMapper, toAgUiEvents } from '../src/protocols/ag-ui/mapper.js';
 import { toAgUiMessages } from '../src/protocols/ag-ui/history.js';
 import { agUiStreamProblems } from './helpers/ag-ui.js';
@@ -67,6 +69,18 @@ describe('AG-UI mapping (canonical → AG-UI events)', () => {
     ]);
     assert.deepEqual(out.find((e) => e.type === 'TOOL_CALL_RESULT'), { type: 'TOOL_CALL_RESULT', messageId: 'toolu_srv_result', toolCallId: 'toolu_srv', content: '{"utc":"x"}', role: 'tool' });
     assert.deepEqual(out.at(-1).outcome, { type: 'success', pendingToolCallIds: ['toolu_fe'] });
+  });
+
+  it('frames every event exactly as @ag-ui/encoder does (deltas with quotes, newlines and non-ASCII included)', () => {
+    const events = [
+      ...map(scripts.textReply('msg_1', ['Hé "quoted" ', 'line\nbreak ☕', '\u2028 end'])),
+      ...map(scripts.reasoningReply('msg_2', 'Think "hard"\n', 'sig', 'Done ✓')),
+      ...map(scripts.toolRun({ messageId: 'msg_3', calls: [{ id: 'toolu_1', name: 'current_time', input: { tz: 'Europe/Zürich' }, argDeltas: ['{"tz":', '"Europe/Zürich"}'], output: '{"utc":"x"}' }], finished: { status: 'waiting' } })),
+    ];
+    const encoder = new EventEncoder();
+    const deltas = events.filter((e) => ['TEXT_MESSAGE_CONTENT', 'REASONING_MESSAGE_CONTENT', 'TOOL_CALL_ARGS'].includes(e.type));
+    assert.ok(deltas.length >= 6, `${deltas.length} deltas`);
+    for (const e of events) assert.equal(agUiFrame(e), encoder.encodeSSE(e), e.type);
   });
 
   it('maps reasoning to a reasoning span with one reasoning message (its own id), signature kept back', () => {

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
-import { EventEncoder } from '@ag-ui/encoder';
 import { AgUiAgentParams, AgUiListMessagesQuery, AgUiRunRequest, AgUiThreadParams, type AgUiMessagePage } from '../../contracts/ag-ui.js';
+import { agUiFrame } from '../protocols/ag-ui/frame.js';
 import { AgUiMapper } from '../protocols/ag-ui/mapper.js';
 import { agUiApprovalAnswers, agUiStartOptions, agUiTimeout, planAgUiRun } from '../protocols/ag-ui/input.js';
 import { turnToAgUi } from '../protocols/ag-ui/history.js';
@@ -23,7 +23,6 @@ export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Rou
   const r = Router();
   const { conversations } = services;
   // Always SSE (`data: <json>\n\n`): the protobuf framing is not offered.
-  const encoder = new EventEncoder();
 
   r.post('/v1/ag-ui/agents/:agentId/runs', async (req, res) => {
     const { agentId } = validate(AgUiAgentParams, req.params, 'path');
@@ -55,7 +54,7 @@ export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Rou
     const sse = new SseStream(res, { pingMs: opts.ssePingMs, ping: AG_UI_PING });
     // The run goes on when the client leaves; only the subscription ends.
     const unsubscribe = run.subscribe((e) => {
-      for (const event of mapper.map(e.event)) sse.write(encoder.encodeSSE(event));
+      for (const event of mapper.map(e.event)) sse.write(agUiFrame(event));
       // Ends once the run is stored, so a client that reads the thread next finds it.
       if (mapper.finished) void run.done.then(() => sse.end());
     });
