@@ -43,7 +43,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   // Tool processes left by a previous server process that was killed; records ours from now on.
   reapOrphanToolProcesses(toolProcessDir(config), logger);
   const db = await openDb(config.databaseUrl, { poolSize: config.databasePoolSize });
-  const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events'));
+  const store = await Store.open(db, (err) => logger.error({ err }, 'could not store run events (or a usage row written with them)'));
   const metrics = config.metrics
     ? new Metrics({
         waitingRuns: async () => Number((await store.db.kysely.selectFrom('runs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'waiting').executeTakeFirst())?.n ?? 0),

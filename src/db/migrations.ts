@@ -4,16 +4,18 @@ import type { Db } from './dialect.js';
 /** Migrations are code so they ship with the server and run at start-up on either dialect. */
 function migrations(db: Db): Record<string, Migration> {
   const { json, time } = db.types;
-  /** The run-events table of 0001–0009: one row per event. */
-  const perEventTable = (k: Kysely<any>, name: string) =>
+  /**
+   * A run-events table: (run_id, seq) is the key, `created_at` last; `batched` (0010 on): a row holds
+   * seq..last_seq and their JSON array as text, else (0001–0009) one event, its type and its json.
+   */
+  const eventsTable = (k: Kysely<any>, name: string, batched: boolean) =>
     k.schema
       .createTable(name)
       .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
       .addColumn('seq', 'integer', (c) => c.notNull())
-      .addColumn('type', 'text', (c) => c.notNull())
-      .addColumn('data', json, (c) => c.notNull())
+      .$call((b) => (batched ? b.addColumn('last_seq', 'integer', (c) => c.notNull()).addColumn('data', 'text', (c) => c.notNull()) : b.addColumn('type', 'text', (c) => c.notNull()).addColumn('data', json, (c) => c.notNull())))
       .addColumn('created_at', time, (c) => c.notNull())
-      .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
+      .addPrimaryKeyConstraint(batched ? 'run_event_batches_pk' : 'run_events_pk', ['run_id', 'seq'])
       // SQLite: the key is the table (one b-tree, not two) — events are written often.
       .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
       .execute();
@@ -66,7 +68,7 @@ function migrations(db: Db): Record<string, Migration> {
         await k.schema.createIndex('runs_thread').on('runs').columns(['thread_id', 'created_at']).execute();
         await k.schema.createIndex('runs_status').on('runs').column('status').execute();
 
-        await perEventTable(k, 'run_events');
+        await eventsTable(k, 'run_events', false);
       },
       async down(k: Kysely<any>) {
         for (const t of ['run_events', 'runs', 'messages', 'threads']) await k.schema.dropTable(t).ifExists().execute();
@@ -252,16 +254,7 @@ function migrations(db: Db): Record<string, Migration> {
       // `seq`..`last_seq` are the batch's events, `data` their JSON array. Text on both dialects:
       // the log is read whole and never queried inside, so PostgreSQL need not parse it into jsonb.
       async up(k: Kysely<any>) {
-        await k.schema
-          .createTable('run_event_batches')
-          .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
-          .addColumn('seq', 'integer', (c) => c.notNull())
-          .addColumn('last_seq', 'integer', (c) => c.notNull())
-          .addColumn('data', 'text', (c) => c.notNull())
-          .addColumn('created_at', time, (c) => c.notNull())
-          .addPrimaryKeyConstraint('run_event_batches_pk', ['run_id', 'seq'])
-          .$call((b) => (db.kind === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
-          .execute();
+        await eventsTable(k, 'run_event_batches', true);
         const one = db.kind === 'postgres' ? sql`'[' || data::text || ']'` : sql`'[' || data || ']'`;
         await sql`insert into run_event_batches (run_id, seq, last_seq, data, created_at) select run_id, seq, seq, ${one}, created_at from run_events`.execute(k);
         await k.schema.dropTable('run_events').execute();
@@ -269,7 +262,7 @@ function migrations(db: Db): Record<string, Migration> {
         if (db.kind === 'postgres') for (const stmt of POSTGRES_EVENTS_NOTIFY_SQL('last_seq')) await sql.raw(stmt).execute(k);
       },
       async down(k: Kysely<any>) {
-        await perEventTable(k, 'run_events_single');
+        await eventsTable(k, 'run_events_single', false);
         await (db.kind === 'postgres'
           ? sql`insert into run_events_single select b.run_id, b.seq + e.i - 1, e.v->>'type', e.v, b.created_at from run_events b, jsonb_array_elements(b.data::jsonb) with ordinality as e(v, i)`
           : sql`insert into run_events_single select b.run_id, b.seq + e.key, json_extract(e.value, '$.type'), e.value, b.created_at from run_events b, json_each(b.data) e`

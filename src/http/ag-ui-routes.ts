@@ -22,7 +22,6 @@ export const AG_UI_PING = ': ping\n\n';
 export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Router {
   const r = Router();
   const { conversations } = services;
-  // Always SSE (`data: <json>\n\n`): the protobuf framing is not offered.
 
   r.post('/v1/ag-ui/agents/:agentId/runs', async (req, res) => {
     const { agentId } = validate(AgUiAgentParams, req.params, 'path');

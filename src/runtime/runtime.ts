@@ -282,7 +282,7 @@ export class Runtime {
     release?.();
   }
 
-  /** Stores one model call's usage (with the run's next events); a failed write is logged, never fails the run. */
+  /** Stores one model call's usage, with the run's next events (the event writer reports a failed write). */
   private recordUsage(runId: string, model: string, step: number, u: Usage): void {
     if (!u.input_tokens && !u.output_tokens && !u.cache_read_input_tokens && !u.cache_creation_input_tokens) return;
     this.deps.store.recordUsage(runId, model, step, u);

@@ -153,7 +153,7 @@ export class EventWriter {
     let events = 0;
     for (const [runId, p] of batch) {
       for (const b of p.batches) {
-        params.push(runId, b.seq, b.last, b.parts.length === 1 ? `[${b.parts[0]}]` : `[${b.parts.join(',')}]`, now);
+        params.push(runId, b.seq, b.last, `[${b.parts.join(',')}]`, now);
         events += b.parts.length;
         if (++rows === MAX_ROWS_PER_INSERT) {
           await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows), params));

@@ -19,7 +19,7 @@ export interface ThreadRecord {
 export class ThreadRepo {
   constructor(private readonly db: Db) {}
 
-  /** Creates the thread on first use, owned by `owner`; an existing thread is left as it is. Returns its owner. */
+  /** Creates the thread on first use, owned by `owner`; an existing thread is left as it is. Returns its owner, and whether this call created it. */
   async ensure(id: string, agentId: string, owner: string | null, now = new Date().toISOString()): Promise<{ owner: string | null; created: boolean }> {
     // A new thread is its caller's: only an existing one needs its owner read (one round trip saved per new thread).
     const created = (await ensureThread(this.db, id, agentId, owner, now, now)).rows[0];

@@ -1,4 +1,4 @@
-// AG-UI events → SSE frames (`data: <json>\n\n`), as @ag-ui/encoder writes them.
+// AG-UI events → SSE frames (`data: <json>\n\n`), as @ag-ui/encoder writes them; always SSE, the protobuf framing is not offered.
 import { EventType } from '@ag-ui/core';
 import { EventEncoder } from '@ag-ui/encoder';
 import type { AgUiEvent } from './mapper.js';
@@ -11,8 +11,7 @@ const DELTAS = new Set<string>([EventType.TEXT_MESSAGE_CONTENT, EventType.REASON
 /**
  * The encoder first walks each event to drop optional fields set to null. The mapper builds the
  * deltas with string fields only, so the walk would hand them back unchanged: they are framed
- * directly (the same bytes, about a tenth of the route's encoding CPU). Every other event goes
- * through the encoder.
+ * directly, in the same bytes. Every other event goes through the encoder.
  */
 export function agUiFrame(event: AgUiEvent): string {
   return DELTAS.has(event.type) ? `data: ${JSON.stringify(event)}\n\n` : encoder.encodeSSE(event);
