@@ -40,6 +40,36 @@ function buildConsole() {
   execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: root, stdio: 'inherit' });
 }
 
+/**
+ * iconv-lite's code-page tables (0.4 MB, read only for a body in a legacy multi-byte charset) stay
+ * in node_modules, required from there on first use: bundled, start-up would parse them each time.
+ */
+function iconvTablesFromNodeModules() {
+  return { name: 'iconv-tables', setup };
+  function setup(b) {
+    b.onResolve({ filter: /^\.\/tables\/[^/]+\.json$/ }, (args) => {
+      const at = args.resolveDir.lastIndexOf('/node_modules/');
+      if (at < 0 || !/\/iconv-lite\/encodings$/.test(args.resolveDir)) return undefined;
+      return { path: `${args.resolveDir.slice(at + '/node_modules/'.length)}/${args.path.slice(2)}`, external: true };
+    });
+  }
+}
+
+/**
+ * zod's `z.locales` namespace holds its error messages in ~50 languages (0.37 MB); the server
+ * uses English, its default. Bundled, `import { z }` would keep them all in the start-up code.
+ */
+function zodEnglishOnly() {
+  return { name: 'zod-english', setup };
+  function setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/\/zod\/v4\/(classic|core|mini)$/.test(args.resolveDir)) return undefined;
+      return { path: join(args.resolveDir, '../locales/en.js'), namespace: 'zod-english' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'zod-english' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: root }));
+  }
+}
+
 async function buildServer() {
   rmSync(out, { recursive: true, force: true });
   await build({
@@ -58,6 +88,7 @@ async function buildServer() {
       'swagger-ui-express', // serves swagger-ui-dist's files from its own folder
       'swagger-ui-dist',
     ],
+    plugins: [iconvTablesFromNodeModules(), zodEnglishOnly()],
     // Bundled CommonJS dependencies call require() for Node's built-ins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });

@@ -15,7 +15,7 @@ import { metricsHandler } from './http/metrics-routes.js';
 import { openSseStreams } from './http/sse.js';
 import { Metrics } from './observability/metrics.js';
 import { combineObservers, type RunObserver } from './runtime/observer.js';
-import { createModelClient } from './runtime/model.js';
+import { modelClientSource } from './runtime/model-source.js';
 import { Runtime } from './runtime/runtime.js';
 import { builtinTools } from './runtime/tools/builtin.js';
 import { McpManager, mcpServersOf } from './runtime/tools/mcp.js';
@@ -79,7 +79,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; agent
   tools.add(started.tools);
   withMcpTools(agents, started.listed, warn);
 
-  const client = createModelClient(config, { onUpstream: metrics ? (status, retry) => metrics.upstream(status, retry) : undefined });
+  const client = modelClientSource(config, { onUpstream: metrics ? (status, retry) => metrics.upstream(status, retry) : undefined });
   if (!client) logger.warn('no model credentials: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN; runs will answer 503');
   const turns = sharedTurns(store, logger);
   // Completion webhooks share the http_fetch guard (and its allow list).

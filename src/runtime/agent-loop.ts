@@ -1,6 +1,7 @@
 import { redactSecrets } from '../redact.js';
 import type { MessageCreateParamsStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
-import Anthropic from '@anthropic-ai/sdk';
+// The error class alone: the SDK's client (and undici under it) loads with the first run (runtime/model.ts).
+import { APIError } from '@anthropic-ai/sdk/core/error';
 import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import { policyOf, type Agent } from '../agents.js';
@@ -322,7 +323,7 @@ async function countTokens(client: ModelClient, params: Parameters<ModelClient['
   } catch (err) {
     signal.throwIfAborted();
     // Not there (404), not allowed, or not this shape: estimate from then on.
-    if (err instanceof Anthropic.APIError && err.status && err.status < 500) noCountTokens.add(client);
+    if (err instanceof APIError && err.status && err.status < 500) noCountTokens.add(client);
     return undefined;
   }
 }
@@ -395,7 +396,7 @@ export async function settlePending(ctx: LoopContext, pending: PendingInputs): P
 /** Any failure of the model call or its stream is the upstream's: 502, with the provider's message (never credentials). */
 /** Upstream text is redacted here too: an error frame mid-stream never passes the redacting fetch's text(). */
 function modelError(err: unknown, secrets: Array<string | null | undefined>): AppError {
-  if (err instanceof Anthropic.APIError && err.status) {
+  if (err instanceof APIError && err.status) {
     const detail = (err.error as { error?: { message?: string } } | undefined)?.error?.message ?? err.message;
     return new AppError('upstream_error', `model API error (HTTP ${err.status}): ${redactSecrets(detail, secrets)}`, { cause: err });
   }

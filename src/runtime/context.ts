@@ -1,6 +1,6 @@
 /** Context-window management: estimate a request's size, compact older turns into a summary before it overflows. */
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
-import Anthropic from '@anthropic-ai/sdk';
+import { APIError } from '@anthropic-ai/sdk/core/error';
 import { zeroUsage, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
 import { contextWindowOf, DEFAULT_COMPACTION, type Agent } from '../agents.js';
@@ -35,7 +35,7 @@ function weigh(value: unknown): number {
 
 /** The upstream says the request does not fit: `prompt is too long: N tokens > M maximum` (or input + max_tokens over the limit). */
 export function tooLong(err: unknown): { tokens?: number; limit?: number } | undefined {
-  if (!(err instanceof Anthropic.APIError) || err.status !== 400) return undefined;
+  if (!(err instanceof APIError) || err.status !== 400) return undefined;
   const message = (err.error as { error?: { message?: string } } | undefined)?.error?.message ?? err.message;
   let m = /prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)/i.exec(message);
   if (m) return { tokens: Number(m[1]), limit: Number(m[2]) };

@@ -1,5 +1,5 @@
 // The events of a streamed Messages API response, parsed from its SSE body with eventsource-parser.
-import Anthropic from '@anthropic-ai/sdk';
+import { APIError } from '@anthropic-ai/sdk/core/error';
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages/messages';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
@@ -33,7 +33,7 @@ export async function* modelEvents(response: Response): AsyncGenerator<RawMessag
         if (event === 'ping' || event === undefined) continue;
         if (event === 'error') {
           const error = safeJson(data) ?? data;
-          throw new Anthropic.APIError(undefined, error, undefined, response.headers, (error as { error?: { type?: string } })?.error?.type as never);
+          throw new APIError(undefined, error, undefined, response.headers, (error as { error?: { type?: string } })?.error?.type as never);
         }
         if (data) yield JSON.parse(data) as RawMessageStreamEvent;
       }

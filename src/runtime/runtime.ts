@@ -11,7 +11,7 @@ import type { Access, ActiveCap, Begun, Store } from '../store/store.js';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
-import type { ModelClient } from './model.js';
+import type { ModelClientSource } from './model-source.js';
 import { NOOP_OBSERVER, type RunObserver, type RunScope } from './observer.js';
 import { ThreadLocks, type ThreadTurns } from './thread-lock.js';
 import type { ToolRegistry } from './tools/registry.js';
@@ -73,7 +73,7 @@ interface Execution {
   /** Its place in the thread's queue. */
   turn: Promise<() => void>;
   agent: Agent;
-  client: ModelClient;
+  client: ModelClientSource;
   /** New turns to append once the thread is the run's. */
   input: NewMessage[];
   req: Omit<StartRun, 'access'>;
@@ -95,7 +95,8 @@ export interface RuntimeDeps {
   store: Store;
   agents: Map<string, Agent>;
   tools: ToolRegistry;
-  client: ModelClient | null;
+  /** The model client, made on first use (none: no credentials configured, runs answer 503). */
+  client: ModelClientSource | null;
   logger: Logger;
   toolTimeoutMs: number;
   instanceId: string;
@@ -178,7 +179,7 @@ export class Runtime {
     return run;
   }
 
-  private modelClient(): ModelClient {
+  private modelClient(): ModelClientSource {
     if (!this.deps.client) throw new AppError('unavailable', 'no model credentials configured: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN');
     return this.deps.client;
   }
@@ -244,7 +245,7 @@ export class Runtime {
         runId: run.runId,
         threadId: run.threadId,
         agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
-        client,
+        client: await client(),
         tools: this.deps.tools,
         toolTimeoutMs: this.deps.toolTimeoutMs,
         messages: toModelMessages(history, compaction?.summary),
