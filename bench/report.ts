@@ -94,7 +94,7 @@ export function comparisonTable(cells: Cell[], targets: string[]): string {
       { title: 'route', value: (r) => r.key.split('\u0000')[0], left: true },
       { title: 'c', value: (r) => r.key.split('\u0000')[1] },
       { title: 'target', value: (r) => r.target, left: true },
-      { title: 'passes', value: (r) => String(r.passes) },
+      { title: 'cells', value: (r) => String(r.passes) },
       { title: 'mean CPU ms/run', value: (r) => r.cpu.toFixed(3) },
       { title: `vs ${targets[0]}`, value: (r) => (r.target === targets[0] ? '-' : `${r.cpu >= r.base ? '+' : ''}${(((r.cpu - r.base) / r.base) * 100).toFixed(1)}%`) },
     ],

@@ -1,9 +1,9 @@
 // npm run bench [-- --duration 10 --warmup 10 --connections 1,50 --routes lean,ag-ui,… --db postgres://… --api-key KEY --observe --json]
 // The compiled server (dist/, as `npm start` runs it) and the floor (a plain-node pipe), both in front of
 // the same fake Anthropic API, each in its own process. Every row prints its ratio to the floor.
-// --observe: the server four times (metrics and traces off, metrics only, both on exporting OTLP/HTTP
-// to a receiver in this process, both on with one trace in ten sampled; /metrics scraped every
-// --scrape-s seconds), lean routes only.
+// --observe: the server in four settings (metrics and traces off, metrics only, both on exporting
+// OTLP/HTTP to a receiver in this process, both on with one trace in ten sampled; /metrics scraped
+// every --scrape-s seconds), each in --replicas processes (default 2), lean routes only.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
 import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
 
 const USAGE =
-  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--settle SECONDS] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--pin auto|off] [--json]';
+  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--replicas N] [--settle SECONDS] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--pin auto|off] [--json]';
 
 function parseFlags() {
   try {
@@ -36,6 +36,8 @@ function parseFlags() {
         'first-token': { type: 'string', default: '100' },
         streams: { type: 'string', default: '1000' },
         passes: { type: 'string', default: '1' },
+        // --observe: processes per setting.
+        replicas: { type: 'string', default: '2' },
         // Unmeasured load before each cell, at its route and concurrency.
         settle: { type: 'string', default: '2' },
         // Prometheus' usual scrape interval.
@@ -57,10 +59,11 @@ function parseFlags() {
     const samples = Number(values['first-token']);
     const streams = Number(values.streams);
     const passes = Number(values.passes);
+    const replicas = Number(values.replicas);
     const settle = Number(values.settle);
     const scrapeS = Number(values['scrape-s']);
-    if (scrapeS > 0 && Number.isInteger(passes) && passes > 0 && duration > 0 && warmup >= 0 && settle >= 0 && connections.every((c) => Number.isInteger(c) && c > 0) && routes.every(Boolean) && (values.pin === 'auto' || values.pin === 'off') && samples >= 0 && streams >= 0) {
-      return { ...values, duration, warmup, settle, connections, routes, samples, streams, passes, scrapeS };
+    if (scrapeS > 0 && Number.isInteger(passes) && passes > 0 && Number.isInteger(replicas) && replicas > 0 && duration > 0 && warmup >= 0 && settle >= 0 && connections.every((c) => Number.isInteger(c) && c > 0) && routes.every(Boolean) && (values.pin === 'auto' || values.pin === 'off') && samples >= 0 && streams >= 0) {
+      return { ...values, duration, warmup, settle, connections, routes, samples, streams, passes, replicas, scrapeS };
     }
   } catch (err) {
     console.error((err as Error).message);
@@ -80,7 +83,8 @@ const pinning = flags.pin === 'auto' ? planPinning(cpus().length) : undefined;
 /** Each server target gets a fresh SQLite file or PostgreSQL schema: a later target (or run) must not pay for an earlier one's rows. */
 const schemas: string[] = [];
 async function databaseOf(name: string): Promise<string> {
-  if (!postgres) return `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}.sqlite`)}`;
+  // A random suffix: replicas share a name.
+  if (!postgres) return `sqlite:${join(tmp, `${name.replace(/\W+/g, '-')}-${randomBytes(3).toString('hex')}.sqlite`)}`;
   const schema = `bench_${randomBytes(6).toString('hex')}`;
   await onPostgres(postgres, `create schema ${schema}`);
   schemas.push(schema);
@@ -149,17 +153,22 @@ async function main(): Promise<void> {
   const targets: Child[] = [];
   if (flags.observe) {
     const receiver = await startSpanReceiver();
-    targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
-    const metricsOnly = await server('server, metrics');
-    targets.push(metricsOnly);
-    scrapeEvery(metricsOnly.url, flags.scrapeS);
-    const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-    targets.push(on);
-    scrapeEvery(on.url, flags.scrapeS);
-    // What an operator can trade: every span recorded and encoded costs, one trace in ten costs a tenth.
-    const sampled = await server('server, metrics+traces 10%', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
-    targets.push(sampled);
-    scrapeEvery(sampled.url, flags.scrapeS);
+    // Each setting in --replicas processes of the same name (the tables average them): two processes
+    // with identical settings can differ by 10–20% for their whole life (JIT decisions, memory
+    // layout), which would otherwise be read as the cost of a setting.
+    for (let r = 0; r < flags.replicas; r++) {
+      targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
+      const metricsOnly = await server('server, metrics');
+      targets.push(metricsOnly);
+      scrapeEvery(metricsOnly.url, flags.scrapeS);
+      const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+      targets.push(on);
+      scrapeEvery(on.url, flags.scrapeS);
+      // What an operator can trade: every span recorded and encoded costs, one trace in ten costs a tenth.
+      const sampled = await server('server, metrics+traces 10%', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+      targets.push(sampled);
+      scrapeEvery(sampled.url, flags.scrapeS);
+    }
   } else {
     targets.push(await server('server'));
   }
@@ -225,7 +234,7 @@ async function main(): Promise<void> {
   };
   console.log(`\nnode ${meta.node} | ${meta.cpu} | ${meta.date} | db ${meta.database} | auth ${meta.auth} | ${duration} s per cell after a ${warmup} s warm-up | pinning: ${meta.pinning}\n`);
   console.log(table(cells, FLOOR.name));
-  if (targets.length > 1) console.log(`\nMean over passes\n\n${comparisonTable(cells, targets.map((t) => t.name))}`);
+  if (targets.length > 1) console.log(`\nMean over passes\n\n${comparisonTable(cells, [...new Set(targets.map((t) => t.name))])}`);
   if (tokens.length) console.log(`\nTime to first token, c=1 (the fake waits 20 ms before answering)\n\n${firstTokenTable(tokens, FLOOR.name)}`);
   console.log(`\nCold start, spawn to the first 200 on /health (the floor: to its first answer)\n\n${coldTable(cold)}`);
   console.log(`\nMemory\n\n${memoryTable(memory)}`);

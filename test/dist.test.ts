@@ -1,7 +1,9 @@
 // The compiled server (dist/, what `npm start` runs) answers every protocol with its official client:
-// each lazily loaded chunk (AG-UI, AI SDK, A2A, REST, docs) loads and works in the bundle.
+// each lazily loaded chunk (AG-UI, AI SDK, A2A, REST, docs, tracing) loads and works in the bundle.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ClientFactory } from '@a2a-js/sdk/client';
 import { HttpAgent } from '@ag-ui/client';
@@ -20,17 +22,30 @@ describe('the compiled server (node dist/main.js)', () => {
   let fake: FakeAnthropic;
   let server: SpawnedServer;
   let tmp: ReturnType<typeof tempDir>;
+  /** OTLP/HTTP bodies the server posts (the bundle builds OpenTelemetry from its ES module packages). */
+  const traceBodies: Buffer[] = [];
+  let receiver: Server;
 
   before(async () => {
     fake = await startFakeAnthropic();
     fake.setHandler(() => ({ content: [{ type: 'text', text: 'compiled answer' }] }));
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') traceBodies.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     tmp = tempDir();
-    server = await spawnServer({ dir: tmp.dir, modelUrl: fake.url });
+    server = await spawnServer({ dir: tmp.dir, modelUrl: fake.url, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}` } });
   });
   after(async () => {
     server?.proc.kill('SIGTERM');
     await server?.exited;
     await fake.close();
+    receiver?.close();
     tmp.cleanup();
   });
 
@@ -42,6 +57,19 @@ describe('the compiled server (node dist/main.js)', () => {
     const { data, response } = await api.GET('/v1/threads/{id}/messages', { params: { path: { id: 'dist-lean' } } });
     assert.equal(response.status, 200);
     assert.deepEqual(data!.items.map((m) => m.role), ['user', 'assistant']);
+  });
+
+  it('traces: a run\'s spans reach the OTLP receiver, under its stored trace id', async () => {
+    const res = await postJson(`${server.url}/v1/run`, { prompt: 'traced' });
+    const run = await (await fetch(`${server.url}/v1/runs/${res.body.run_id}`)).json();
+    assert.match(run.trace_id, /^[0-9a-f]{32}$/);
+    // Protobuf keeps ids as raw bytes and strings as UTF-8: both can be found without a decoder.
+    const id = Buffer.from(run.trace_id, 'hex');
+    const spans = await waitFor(() => {
+      const all = Buffer.concat(traceBodies.filter((b) => b.includes(id)));
+      return all.includes('POST /v1/run') && all.includes('invoke_agent assistant') && all.includes('chat ') && all;
+    });
+    assert.ok(spans.includes('gen_ai.usage.output_tokens'));
   });
 
   it('tRPC', async () => {

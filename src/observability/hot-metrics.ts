@@ -17,7 +17,9 @@ interface Value {
 
 abstract class HotMetric<C> {
   readonly aggregator = 'sum' as const;
-  private readonly byKey = new Map<string, C>();
+  /** One Map per label, in labelNames order; the last level holds the children. */
+  private readonly root = new Map<string, unknown>();
+  private readonly children: C[] = [];
 
   constructor(
     readonly name: string,
@@ -25,6 +27,7 @@ abstract class HotMetric<C> {
     private readonly labelNames: readonly string[],
     registry: Registry,
   ) {
+    if (labelNames.length > 5) throw new Error(`${name}: at most 5 labels`);
     // The registry only needs name, help, type, get() and aggregator.
     registry.registerMetric(this as never);
   }
@@ -33,24 +36,42 @@ abstract class HotMetric<C> {
   protected abstract create(labels: Labels): C;
   protected abstract values(child: C): Value[];
 
-  /** The child of these label values, in labelNames order. */
-  of(...values: string[]): C {
-    const key = values.length === 1 ? values[0] : values.join('\u0000');
-    let child = this.byKey.get(key);
+  /**
+   * The child of these label values, in labelNames order. A lookup per label rather than one
+   * joined key: the values are short strings, mostly constants whose hashes V8 keeps, and
+   * nothing is built or allocated for an observation.
+   */
+  of(a = '', b = '', c = '', d = '', e = ''): C {
+    const n = this.labelNames.length;
+    let level = this.root;
+    if (n > 1) level = next(level, a);
+    if (n > 2) level = next(level, b);
+    if (n > 3) level = next(level, c);
+    if (n > 4) level = next(level, d);
+    const last = n <= 1 ? a : n === 2 ? b : n === 3 ? c : n === 4 ? d : e;
+    let child = level.get(last) as C | undefined;
     if (child === undefined) {
+      const values = [a, b, c, d, e];
       const labels: Labels = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+      this.labelNames.forEach((name, i) => (labels[name] = values[i]));
       child = this.create(labels);
-      this.byKey.set(key, child);
+      level.set(last, child);
+      this.children.push(child);
     }
     return child;
   }
 
   get(): { name: string; help: string; type: string; aggregator: 'sum'; values: Value[] } {
     const values: Value[] = [];
-    for (const child of this.byKey.values()) values.push(...this.values(child));
+    for (const child of this.children) values.push(...this.values(child));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
+}
+
+function next(level: Map<string, unknown>, value: string): Map<string, unknown> {
+  let m = level.get(value) as Map<string, unknown> | undefined;
+  if (m === undefined) level.set(value, (m = new Map()));
+  return m;
 }
 
 export interface CounterChild {

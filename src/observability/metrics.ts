@@ -107,9 +107,11 @@ export class Metrics {
       const t0 = performance.now();
       // 'close' follows 'finish' too, and comes alone when the client went away: one listener.
       res.once('close', () => {
-        const labels = [METHODS.has(req.method) ? req.method : 'OTHER', routeTemplate(req, res.locals), String(res.statusCode)];
-        this.httpRequests.of(...labels).inc();
-        this.httpDuration.of(...labels).observe((performance.now() - t0) / 1000);
+        const method = METHODS.has(req.method) ? req.method : 'OTHER';
+        const route = routeTemplate(req, res.locals);
+        const status = String(res.statusCode);
+        this.httpRequests.of(method, route, status).inc();
+        this.httpDuration.of(method, route, status).observe((performance.now() - t0) / 1000);
       });
       next();
     };

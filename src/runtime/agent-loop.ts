@@ -203,8 +203,10 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             break;
           }
           case 'content_block_delta': {
-            call.chunk();
-            firstTokenMs ??= Math.round(performance.now() - callStarted);
+            if (firstTokenMs === null) {
+              call.chunk();
+              firstTokenMs = Math.round(performance.now() - callStarted);
+            }
             const b = blocks[ev.index];
             if (!b) break;
             const d = ev.delta;

@@ -36,7 +36,7 @@ export interface RunScope {
 }
 
 export interface ModelCallScope {
-  /** First text, reasoning or tool delta of the answer (called for every delta; only the first counts). */
+  /** The first text, reasoning or tool delta of the answer (called once per call). */
   chunk(): void;
   end(result: ModelCallResult): void;
 }
