@@ -1,14 +1,18 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import type { Tool } from './tool.js';
 
-// strict: false — MCP servers send schemas with keywords Ajv does not know; those are ignored, not fatal.
-const ajv = new Ajv({ strict: false, allErrors: true });
+let ajv: Promise<Ajv> | undefined;
+/** Ajv (a quarter of a MB of code) loads with the first tool call, not at start-up. */
+const validator = (): Promise<Ajv> =>
+  // strict: false — MCP servers send schemas with keywords Ajv does not know; those are ignored, not fatal.
+  (ajv ??= import('ajv').then(({ Ajv }) => new Ajv({ strict: false, allErrors: true })));
 const compiled = new WeakMap<Tool, ValidateFunction | null>();
 
-/** Checks a call's input against the tool's JSON schema; returns what is wrong, or undefined. */
-export function inputProblem(tool: Tool, input: unknown): string | undefined {
+/** Checks a call's input against the tool's JSON schema; resolves with what is wrong, or undefined. */
+export async function inputProblem(tool: Tool, input: unknown): Promise<string | undefined> {
   let validate = compiled.get(tool);
   if (validate === undefined) {
+    const ajv = await validator();
     try {
       // The dialect marker is dropped: the schema's keywords are checked as Ajv's default draft.
       const { $schema: _dialect, ...schema } = tool.input_schema;

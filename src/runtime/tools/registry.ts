@@ -43,7 +43,7 @@ export class ToolRegistry {
     const tool = allowed.has(call.name) && !denied ? this.tools.get(call.name) : undefined;
     if (!tool) return { ...call, output: `unknown tool: ${call.name}`, is_error: true };
     const input = call.input ?? {};
-    const problem = inputProblem(tool, input);
+    const problem = await inputProblem(tool, input);
     if (problem) return { ...call, output: problem, is_error: true };
     timeoutMs = ctx.agent?.toolTimeouts?.get(call.name) ?? timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
