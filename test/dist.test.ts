@@ -72,6 +72,15 @@ describe('the compiled server (node dist/main.js)', () => {
     assert.ok(spans.includes('gen_ai.usage.output_tokens'));
   });
 
+  it('a server tool call (its input checked by Ajv, loaded on first use)', async () => {
+    fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_dist', name: 'current_time', input: {} }] }, { content: [{ type: 'text', text: 'compiled answer' }] });
+    const res = await postJson(`${server.url}/v1/run`, { prompt: 'what time is it?' });
+    assert.equal(res.status, 200);
+    const run = await (await fetch(`${server.url}/v1/runs/${res.body.run_id}`)).json();
+    const call = run.tool_calls.find((c: { id: string }) => c.id === 'toolu_dist');
+    assert.ok(call && !call.is_error, JSON.stringify(run.tool_calls));
+  });
+
   it('tRPC', async () => {
     const trpc = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${server.url}/trpc` })] });
     const agents = await trpc.agents.list.query();

@@ -51,10 +51,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
-    // The event-loop delay is sampled every 100 ms, not prom-client's 10: each sample wakes the
-    // process, and at 10 ms those wake-ups were three quarters of an idle server's CPU (11 of
-    // 14.5 ms a second). A scrape every few seconds still gets dozens of samples.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new HotHistogram('http_server_request_duration_seconds', 'HTTP requests by route template and status (SSE: until the stream ends)', ['method', 'route', 'status'], SECONDS, this.registry);
     this.httpRequests = new HotCounter('agentsdk_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], this.registry);
     this.runsStarted = new HotCounter('agentsdk_runs_started_total', 'Run stretches launched (resumed="true": a waiting run going on)', ['agent', 'origin', 'resumed'], this.registry);

@@ -5,7 +5,12 @@ let ajv: Promise<Ajv> | undefined;
 /** Ajv (a quarter of a MB of code) loads with the first tool call, not at start-up. */
 const validator = (): Promise<Ajv> =>
   // strict: false — MCP servers send schemas with keywords Ajv does not know; those are ignored, not fatal.
-  (ajv ??= import('ajv').then(({ Ajv }) => new Ajv({ strict: false, allErrors: true })));
+  (ajv ??= import('ajv').then((m) => {
+    // A CommonJS package: Node's loader names its exports, the bundle's dynamic import has only
+    // `default` (module.exports, which carries `Ajv` too).
+    const Ajv = m.Ajv ?? (m.default as unknown as { Ajv: typeof m.Ajv }).Ajv;
+    return new Ajv({ strict: false, allErrors: true });
+  }));
 const compiled = new WeakMap<Tool, ValidateFunction | null>();
 
 /** Checks a call's input against the tool's JSON schema; resolves with what is wrong, or undefined. */
