@@ -2,8 +2,6 @@
 // each lazily loaded chunk (AG-UI, AI SDK, A2A, REST, docs, tracing) loads and works in the bundle.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ClientFactory } from '@a2a-js/sdk/client';
 import { HttpAgent } from '@ag-ui/client';
@@ -16,36 +14,28 @@ import { startFakeAnthropic, type FakeAnthropic } from './fixtures/fake-anthropi
 import { asTask, artifactText, message, send } from './helpers/a2a.js';
 import { TestChat, textOf } from './helpers/ai-chat.js';
 import { postJson, waitFor } from './helpers/http.js';
+import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp.js';
 import { spawnServer, tempDir, type SpawnedServer } from './helpers/server.js';
 
 describe('the compiled server (node dist/main.js)', () => {
   let fake: FakeAnthropic;
   let server: SpawnedServer;
   let tmp: ReturnType<typeof tempDir>;
-  /** OTLP/HTTP bodies the server posts (the bundle builds OpenTelemetry from its ES module packages). */
-  const traceBodies: Buffer[] = [];
-  let receiver: Server;
+  /** Receives the OTLP/HTTP bodies the server posts (the bundle builds OpenTelemetry from its ES module packages). */
+  let receiver: OtlpReceiver;
 
   before(async () => {
     fake = await startFakeAnthropic();
     fake.setHandler(() => ({ content: [{ type: 'text', text: 'compiled answer' }] }));
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        if (req.url === '/v1/traces') traceBodies.push(Buffer.concat(chunks));
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiver = await startOtlpReceiver();
     tmp = tempDir();
-    server = await spawnServer({ dir: tmp.dir, modelUrl: fake.url, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}` } });
+    server = await spawnServer({ dir: tmp.dir, modelUrl: fake.url, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
   });
   after(async () => {
     server?.proc.kill('SIGTERM');
     await server?.exited;
     await fake.close();
-    receiver?.close();
+    await receiver?.close();
     tmp.cleanup();
   });
 
@@ -66,7 +56,7 @@ describe('the compiled server (node dist/main.js)', () => {
     // Protobuf keeps ids as raw bytes and strings as UTF-8: both can be found without a decoder.
     const id = Buffer.from(run.trace_id, 'hex');
     const spans = await waitFor(() => {
-      const all = Buffer.concat(traceBodies.filter((b) => b.includes(id)));
+      const all = Buffer.concat(receiver.protobufBodies.filter((b) => b.includes(id)));
       return all.includes('POST /v1/run') && all.includes('invoke_agent assistant') && all.includes('chat ') && all;
     });
     assert.ok(spans.includes('gen_ai.usage.output_tokens'));

@@ -1,61 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { postJson, postSse, waitFor } from './helpers/http.js';
+import { startOtlpReceiver } from './helpers/otlp.js';
 import { useServer } from './helpers/setup.js';
 
 // Spans are exported in batches: a short delay keeps the test quick.
 process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Record<string, unknown>;
-  events: Array<{ name: string }>;
-  status?: { code?: number };
-}
-
-/** An OTLP/HTTP JSON receiver: every span posted to /v1/traces, attributes flattened. */
-async function startReceiver() {
-  const spans: OtlpSpan[] = [];
-  const protobufBodies: Buffer[] = [];
-  const contentTypes = new Set<string>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      contentTypes.add(String(req.headers['content-type']));
-      // Protobuf (the default encoding) is kept as bytes; the JSON tests below ask for http/json.
-      if (req.url === '/v1/traces' && req.headers['content-type'] === 'application/x-protobuf') protobufBodies.push(Buffer.concat(chunks));
-      else if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        for (const rs of body.resourceSpans ?? []) {
-          for (const ss of rs.scopeSpans ?? []) {
-            for (const s of ss.spans ?? []) spans.push({ ...s, attributes: flatten(s.attributes), events: s.events ?? [] });
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, protobufBodies, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-function flatten(attrs: Array<{ key: string; value: Record<string, unknown> }> = []): Record<string, unknown> {
-  const value = (v: Record<string, any>): unknown =>
-    'stringValue' in v ? v.stringValue : 'intValue' in v ? Number(v.intValue) : 'doubleValue' in v ? v.doubleValue : 'boolValue' in v ? v.boolValue : 'arrayValue' in v ? (v.arrayValue.values ?? []).map(value) : v;
-  return Object.fromEntries(attrs.map((a) => [a.key, value(a.value)]));
-}
-
-const receiver = await startReceiver();
+const receiver = await startOtlpReceiver();
 after(() => receiver.close());
 const logLines: any[] = [];
 const logStream = new Writable({

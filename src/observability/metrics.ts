@@ -150,11 +150,8 @@ export class Metrics {
       },
       modelCall({ model }) {
         const c0 = performance.now();
-        let first = false;
         return {
           chunk() {
-            if (first) return;
-            first = true;
             m.ttft.of(agent, model).observe((performance.now() - c0) / 1000);
           },
           end(r: ModelCallResult) {

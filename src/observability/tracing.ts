@@ -113,11 +113,8 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
           ctx,
         );
         const c0 = performance.now();
-        let first = false;
         return {
           chunk() {
-            if (first) return;
-            first = true;
             call.setAttribute('gen_ai.response.time_to_first_chunk', (performance.now() - c0) / 1000);
           },
           end(r) {

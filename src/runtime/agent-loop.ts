@@ -1,6 +1,6 @@
 import { redactSecrets } from '../redact.js';
 import type { MessageCreateParamsStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
-// The error class alone: the SDK's client (and undici under it) loads with the first run (runtime/model.ts).
+// The error class alone: the SDK's client (and undici under it) loads with the first run (runtime/model-source.ts).
 import { APIError } from '@anthropic-ai/sdk/core/error';
 import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
 import type { RunEvent } from '../../contracts/events.js';
