@@ -40,4 +40,32 @@ for (const dialect of dialects()) describe(`prepared statements [${dialect}]`, (
     const broken = prepared((d, id: string, _unused: string) => d.kysely.selectFrom('threads').select('id').where('id', '=', id));
     await assert.rejects(broken(db, 'a', 'b'), /uses 1 of its 2 arguments/);
   });
+
+  const insertThread = prepared((d, id: string, agent: string, now: string) =>
+    d.kysely.insertInto('threads').values({ id, agent_id: agent, title: null, metadata: '{}', state: null, created_at: now, updated_at: now }),
+  );
+  const titleOf = prepared((d, title: string, id: string) => d.kysely.updateTable('threads').set({ title }).where('id', '=', id));
+  const agentsOf = prepared((d, prefix: string) => d.kysely.selectFrom('threads').select('agent_id').where('id', 'like', prefix).orderBy('id'));
+
+  it('batch: the statements in one transaction, in order, each with its result', async () => {
+    const now = new Date().toISOString();
+    const results = await db.batch([insertThread.query(db, 'b1', 'gamma', now), insertThread.query(db, 'b2', 'gamma', now), titleOf.query(db, 'named', 'b2'), agentsOf.query(db, 'b%')]);
+    assert.equal(results.length, 4);
+    assert.equal(Number(results[2].numAffectedRows), 1);
+    // The select sees the inserts before it in the same transaction.
+    assert.deepEqual(results[3].rows, [{ agent_id: 'gamma' }, { agent_id: 'gamma' }]);
+    assert.equal((await store.threads.get('b2'))?.title, 'named');
+  });
+
+  it('batch: a failing statement stores nothing of the batch, statements before it included, and the connection stays usable', async () => {
+    const now = new Date().toISOString();
+    // The second insert clashes with the first: the first must be rolled back with it, and the update after it never lands.
+    await assert.rejects(db.batch([insertThread.query(db, 'c1', 'delta', now), insertThread.query(db, 'c1', 'delta', now), titleOf.query(db, 'never', 'b1')]), (err: Error & { code?: string }) => /unique|duplicate|constraint/i.test(`${err.message} ${err.code ?? ''}`));
+    assert.equal(await store.threads.get('c1'), undefined);
+    assert.equal((await store.threads.get('b1'))?.title, null);
+    // Every pooled connection still answers (none was left inside the aborted transaction).
+    const again = await Promise.all(Array.from({ length: 12 }, (_, i) => db.batch([insertThread.query(db, `d${i}`, 'delta', now)])));
+    assert.equal(again.length, 12);
+    assert.equal((await agentsOf(db, 'd%')).rows.length, 12);
+  });
 });

@@ -165,7 +165,7 @@ export class Runtime {
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free || askDatabase) {
         const t0 = performance.now();
-        begun = (await this.deps.store.startRun(record, req.access, messages, req.state, req.cap, req.exclusive, askDatabase)) ?? undefined;
+        begun = (await this.deps.store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase, fresh: req.threadId === undefined })) ?? undefined;
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
       } else await this.deps.store.createRun(record, req.access, req.cap, req.exclusive);
     } catch (err) {

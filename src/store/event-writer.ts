@@ -10,7 +10,7 @@ interface Batch {
 }
 
 /** A write that belongs to a run and goes with its next stored events, in their transaction. */
-export type DeferredWrite = (db: Db) => Promise<void>;
+export type DeferredWrite = (db: Db) => CompiledQuery;
 
 /** What one run has waiting for the next flush. */
 interface Pending {
@@ -77,14 +77,15 @@ export class EventWriter {
   }
 
   /**
-   * Writes the run's buffered events and deferred writes inside the caller's transaction, next to
-   * its own writes: one commit instead of two (a run's end stores its last events, turn and status
-   * together). Other runs' events wait for the next flush, so each of their rows gathers more.
-   * Batches already on their way land first; if the transaction fails the run's events are written alone.
+   * Gives the run's buffered events and deferred writes, as statements, to the caller's batch
+   * next to its own writes: one commit instead of two (a run's end stores its last events, turn
+   * and status together). Other runs' events wait for the next flush, so each of their rows
+   * gathers more. Batches already on their way land first; if the caller's batch fails the run's
+   * events are written alone.
    */
-  flushWith<T>(runId: string, tx: (insertEvents: (db: Db) => Promise<void>) => Promise<T>): Promise<T> {
+  flushWith<T>(runId: string, write: (statements: CompiledQuery[]) => Promise<T>): Promise<T> {
     const batch = this.take(runId);
-    const done = this.inflight.then(() => tx((db) => this.insert(db, batch)));
+    const done = this.inflight.then(() => write(this.statements(batch)));
     this.inflight = done.then(
       () => this.announce(batch),
       () => this.write(batch),
@@ -117,8 +118,9 @@ export class EventWriter {
     if (batch.size === 0) return;
     const deferred = [...batch.values()].some((p) => p.deferred.length > 0);
     try {
-      if (deferred) await this.db.kysely.transaction().execute((trx) => this.insert({ ...this.db, kysely: trx }, batch));
-      else await this.insert(this.db, batch);
+      const statements = this.statements(batch);
+      if (statements.length === 1) await this.db.kysely.executeQuery(statements[0]);
+      else if (statements.length) await this.db.batch(statements);
       this.announce(batch);
     } catch (err) {
       // A failed batch must not poison later ones; report it and carry on. Without the deferred
@@ -130,43 +132,51 @@ export class EventWriter {
 
   private async writeApart(batch: Flush): Promise<void> {
     try {
-      await this.insertEvents(this.db, batch);
+      const inserts = this.eventInserts(batch);
+      if (inserts.length) await this.db.batch(inserts);
       this.announce(batch);
     } catch (err) {
       this.onError(err as Error);
     }
     for (const p of batch.values()) {
-      for (const write of p.deferred) await write(this.db).catch((err: Error) => this.onError(err));
+      for (const write of p.deferred) await this.db.kysely.executeQuery(write(this.db)).catch((err: Error) => this.onError(err));
     }
   }
 
-  private async insert(db: Db, batch: Flush): Promise<void> {
-    await this.insertEvents(db, batch);
-    for (const p of batch.values()) for (const write of p.deferred) await write(db);
+  /** The batch's event inserts, then its deferred writes. */
+  private statements(batch: Flush): CompiledQuery[] {
+    const statements = this.eventInserts(batch);
+    for (const p of batch.values()) for (const write of p.deferred) statements.push(write(this.db));
+    return statements;
   }
 
-  private async insertEvents(db: Db, batch: Flush): Promise<void> {
+  private eventInserts(batch: Flush): CompiledQuery[] {
     // One timestamp per batch: events in it were emitted within one flush interval.
     const now = new Date().toISOString();
+    const inserts: CompiledQuery[] = [];
     let params: unknown[] = [];
     let rows = 0;
-    let events = 0;
     for (const [runId, p] of batch) {
       for (const b of p.batches) {
         params.push(runId, b.seq, b.last, `[${b.parts.join(',')}]`, now);
-        events += b.parts.length;
         if (++rows === MAX_ROWS_PER_INSERT) {
-          await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows), params));
+          inserts.push(CompiledQuery.raw(this.insertSql(rows), params));
           params = [];
           rows = 0;
         }
       }
     }
-    if (rows) await db.kysely.executeQuery(CompiledQuery.raw(this.insertSql(rows), params));
-    if (events) this.onBatch?.(events);
+    if (rows) inserts.push(CompiledQuery.raw(this.insertSql(rows), params));
+    return inserts;
   }
 
+  /** The batch is stored: metrics, and wake-ups for its runs' readers. */
   private announce(batch: Flush): void {
+    if (this.onBatch) {
+      let events = 0;
+      for (const p of batch.values()) for (const b of p.batches) events += b.parts.length;
+      if (events) this.onBatch(events);
+    }
     if (!this.changes?.size) return;
     for (const [runId, p] of batch) if (p.batches.length) this.changes.publish(`run:${runId}`);
   }

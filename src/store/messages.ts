@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import { prepared } from '../db/prepared.js';
 import { newId } from '../ids.js';
@@ -25,24 +25,8 @@ export class MessageRepo {
    * in SQL). Callers hold the thread's run lock, so appends never interleave.
    */
   async append(threadId: string, runId: string | null, messages: NewMessage[]): Promise<Array<Omit<StoredMessage, 'position'>>> {
-    if (messages.length === 0) return [];
-    const now = new Date().toISOString();
-    const rows = messages.map((m) => ({ id: m.id ?? newId('msg'), thread_id: threadId, run_id: runId, role: m.role, content: m.content, created_at: now }));
-    if (rows.length === 1) {
-      const r = rows[0];
-      await appendOne(this.db, r.id, threadId, runId, r.role, JSON.stringify(r.content), now, threadId);
-      return rows;
-    }
-    await this.db.kysely
-      .insertInto('messages')
-      .values(
-        rows.map((r, i) => ({
-          ...r,
-          content: JSON.stringify(r.content),
-          position: sql<number>`(select coalesce(max(position), -1) + ${i + 1} from messages where thread_id = ${threadId})`,
-        })),
-      )
-      .execute();
+    const { rows, statement } = appendStatement(this.db, threadId, runId, messages);
+    if (statement) await this.db.kysely.executeQuery(statement);
     return rows;
   }
 
@@ -127,6 +111,28 @@ export class MessageRepo {
   private toRecord(r: { id: string; thread_id: string; run_id: string | null; position: number; role: 'user' | 'assistant'; content: unknown; created_at: string | Date }): StoredMessage {
     return { ...r, content: this.db.json<unknown[]>(r.content), created_at: this.db.time(r.created_at)! };
   }
+}
+
+/** The rows `append` stores, and the one statement that stores them at the end of the thread (none for no rows). */
+export function appendStatement(db: Db, threadId: string, runId: string | null, messages: NewMessage[]): { rows: Array<Omit<StoredMessage, 'position'>>; statement: CompiledQuery | null } {
+  if (messages.length === 0) return { rows: [], statement: null };
+  const now = new Date().toISOString();
+  const rows = messages.map((m) => ({ id: m.id ?? newId('msg'), thread_id: threadId, run_id: runId, role: m.role, content: m.content, created_at: now }));
+  if (rows.length === 1) {
+    const r = rows[0];
+    return { rows, statement: appendOne.query(db, r.id, threadId, runId, r.role, JSON.stringify(r.content), now, threadId) };
+  }
+  const statement = db.kysely
+    .insertInto('messages')
+    .values(
+      rows.map((r, i) => ({
+        ...r,
+        content: JSON.stringify(r.content),
+        position: sql<number>`(select coalesce(max(position), -1) + ${i + 1} from messages where thread_id = ${threadId})`,
+      })),
+    )
+    .compile();
+  return { rows, statement };
 }
 
 // Hot-path statements (every run), compiled once: see prepared().

@@ -1,5 +1,5 @@
 import type { PendingInputs, RunStatus, ToolCall, Usage } from '../../contracts/common.js';
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db } from '../db/dialect.js';
 import { prepared } from '../db/prepared.js';
 import { decodeCursor, encodeCursor, olderThan, toPage } from './cursor.js';
@@ -52,12 +52,19 @@ export interface RunEnd {
   pending?: PendingInputs | null;
 }
 
+export type NewRunRow = Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'principal' | 'created_at'>;
+
+/** The statement `RunRepo.create` runs (for batches): queued, or running from `startedAt`. */
+export function createRunStatement(db: Db, r: NewRunRow, startedAt: string | null): CompiledQuery {
+  return insertRun.query(db, r.id, r.thread_id, r.agent_id, r.origin, startedAt ? 'running' : 'queued', JSON.stringify(r.input), r.timeout_ms, r.owner, r.principal, r.created_at, startedAt);
+}
+
 export class RunRepo {
   constructor(private readonly db: Db) {}
 
   /** Stored queued, or running from `startedAt` when it has its thread already. */
-  async create(r: Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'principal' | 'created_at'>, startedAt: string | null = null): Promise<void> {
-    await insertRun(this.db, r.id, r.thread_id, r.agent_id, r.origin, startedAt ? 'running' : 'queued', JSON.stringify(r.input), r.timeout_ms, r.owner, r.principal, r.created_at, startedAt);
+  async create(r: NewRunRow, startedAt: string | null = null): Promise<void> {
+    await this.db.kysely.executeQuery(createRunStatement(this.db, r, startedAt));
   }
 
   async markRunning(id: string, now = new Date().toISOString()): Promise<void> {

@@ -9,11 +9,11 @@ import { Changes } from './changes.js';
 import { ContextRepo, type CompactionRecord, type NewCompaction } from './context.js';
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
-import { MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
-import { ACTIVE_STATUSES, RunRepo, type RunEnd, type RunRecord } from './runs.js';
-import { ThreadRepo } from './threads.js';
+import { appendStatement, MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
+import { ACTIVE_STATUSES, createRunStatement, RunRepo, type RunEnd, type RunRecord } from './runs.js';
+import { createThread, ThreadRepo, touchThread } from './threads.js';
 import { RateRepo } from './rate-windows.js';
-import { UsageRepo } from './usage.js';
+import { UsageRepo, usageRecord } from './usage.js';
 import { WebhookRepo } from './webhooks.js';
 
 /** Storage facade: the repositories plus the few writes that span tables. */
@@ -89,37 +89,57 @@ export class Store {
    * is committed, and a queued run is claimed only once committed, so an empty count means no run
    * can take the thread first.
    */
-  startRun(r: NewRun, access: Access, input: NewMessage[], state?: unknown, cap?: ActiveCap, exclusive = false, ifFree = false): Promise<Begun | null> {
+  startRun(r: NewRun, access: Access, input: NewMessage[], o: StartOptions = {}): Promise<Begun | null> {
+    // A thread the server has just named has no runs, turns or state: nothing to read or check
+    // first, so its three writes go as one batch (one round trip on PostgreSQL). Client message
+    // ids must be looked up first (ids are unique across threads), and a cap counts active runs.
+    if (o.fresh && !o.cap && !input.some((m) => m.id)) return this.startOnNewThread(r, access, input, o.state);
     return this.tx(async (repos) => {
-      await checkCap(repos, cap);
+      await checkCap(repos, o.cap);
+      const exclusive = o.exclusive ?? false;
       const { principal, created } = await claimThread(repos, r, access, exclusive);
       // A new thread has no runs, and `exclusive` has just counted them.
-      if (ifFree && !created && !exclusive && (await repos.runs.activeIds(r.thread_id)).length) {
+      if (o.ifFree && !created && !exclusive && (await repos.runs.activeIds(r.thread_id)).length) {
         await repos.runs.create({ ...r, principal });
         return null;
       }
       await repos.runs.create({ ...r, principal }, r.created_at);
-      return begin(repos, r.id, r.thread_id, input, state, created);
+      return begin(repos, r.id, r.thread_id, input, o.state, created);
     });
+  }
+
+  private async startOnNewThread(r: NewRun, access: Access, input: NewMessage[], state?: unknown): Promise<Begun> {
+    const db = this.db;
+    const { rows, statement } = appendStatement(db, r.thread_id, r.id, input);
+    const stateJson = state === undefined || state === null ? null : JSON.stringify(state);
+    await db.batch([
+      createThread.query(db, r.thread_id, r.agent_id, access.id, stateJson, r.created_at, r.created_at),
+      createRunStatement(db, { ...r, principal: access.id }, r.created_at),
+      ...(statement ? [statement] : []),
+    ]);
+    // As read back: the stored JSON of the state.
+    return { state: stateJson === null ? null : JSON.parse(stateJson), history: rows.map((m, position) => ({ ...m, position })), compaction: null, context: null };
   }
 
   /**
    * The run's end in one commit: its remaining events (so a reader who sees the final status
    * finds every event), its last turn when the loop left it to be stored here, the run row.
+   * None of these statements reads another's result, so they go as one batch.
    */
   async finishRun(runId: string, threadId: string, end: RunEnd, turns: NewMessage[] = [], contextTokens?: number): Promise<void> {
     const now = new Date().toISOString();
-    await this.events.flushWith(runId, (insertEvents) =>
-      this.tx(async ({ db, threads, messages }) => {
-        await insertEvents(db);
-        await messages.append(threadId, runId, turns);
-        const json = (v: unknown) => (v ? JSON.stringify(v) : null);
-        await finishRunRow(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId);
+    const db = this.db;
+    const json = (v: unknown) => (v ? JSON.stringify(v) : null);
+    await this.events.flushWith(runId, (events) => {
+      const { statement: turn } = appendStatement(db, threadId, runId, turns);
+      return db.batch([
+        ...events,
+        ...(turn ? [turn] : []),
+        finishRunRow.query(db, end.status, end.stop_reason, end.output, JSON.stringify(end.usage), JSON.stringify(end.tool_calls), json(end.error), json(end.pending), now, runId),
         // The last model call's size covers the thread up to its last turn (just appended).
-        if (contextTokens !== undefined) await touchWithContext(db, now, contextTokens, threadId, threadId);
-        else await threads.touch(threadId, now);
-      }),
-    );
+        contextTokens !== undefined ? touchWithContext.query(db, now, contextTokens, threadId, threadId) : touchThread.query(db, now, threadId),
+      ]);
+    });
   }
 
   /**
@@ -128,7 +148,7 @@ export class Store {
    */
   recordUsage(runId: string, model: string, step: number, u: Usage): void {
     const now = new Date();
-    this.events.defer(runId, (db) => new UsageRepo(db).record(runId, model, step, u, now));
+    this.events.defer(runId, (db) => usageRecord(db, runId, model, step, u, now));
   }
 
   /** Stores a compaction of the thread (what the model gets from now on; the turns stay). */
@@ -194,6 +214,18 @@ export class Store {
 }
 
 type NewRun = Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>;
+
+/** How startRun stores the run (see there and claimThread). */
+export interface StartOptions {
+  /** Replaces the thread's state. */
+  state?: unknown;
+  cap?: ActiveCap;
+  /** Multitask `reject`: refused when the thread has a queued or running run. */
+  exclusive?: boolean;
+  ifFree?: boolean;
+  /** The server named the thread for this run just now (the client gave no thread id). */
+  fresh?: boolean;
+}
 
 /** Who starts a run: a new thread becomes theirs; an existing one must be theirs unless they are an admin. */
 export interface Access {

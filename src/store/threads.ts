@@ -130,6 +130,10 @@ const ensureThread = prepared(
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('owner'),
 );
+/** A thread the server has just named (its id is new): a plain insert, so a clash fails rather than joins. */
+export const createThread = prepared((db, id: string, agentId: string, owner: string, state: string | null, created: string, updated: string) =>
+  db.kysely.insertInto('threads').values({ id, agent_id: agentId, title: null, metadata: '{}', state, created_at: created, updated_at: updated, owner }),
+);
 // FOR NO KEY UPDATE (PostgreSQL): inside a run's create, the thread stays locked against other creates until its commit (claimThread in store.ts); inserts that only reference it are not blocked.
 const selectOwner = prepared((db, id: string) => {
   const q = db.kysely.selectFrom('threads').select('owner').where('id', '=', id);
@@ -137,4 +141,4 @@ const selectOwner = prepared((db, id: string) => {
 });
 const selectStateAndContext = prepared((db, id: string) => db.kysely.selectFrom('threads').select(['state', 'context_tokens', 'context_through']).where('id', '=', id));
 const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
-const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));
+export const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));

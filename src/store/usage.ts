@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Usage } from '../../contracts/common.js';
 import type { Db } from '../db/dialect.js';
+import { prepared } from '../db/prepared.js';
 import { newId } from '../ids.js';
 
 export type UsageDimension = 'day' | 'agent' | 'model' | 'principal';
@@ -25,34 +26,7 @@ export class UsageRepo {
    * principal come from the run's row, so they are the ones its listing shows.
    */
   async record(runId: string, model: string, step: number, u: Usage, now = new Date()): Promise<void> {
-    const at = now.toISOString();
-    // One statement (INSERT … SELECT): no round trip to read the run first (a missing run inserts nothing).
-    // Numbers are cast: PostgreSQL types a bare parameter in a select list as text.
-    const int = (n: number) => sql<number>`cast(${n} as integer)`;
-    await this.db.kysely
-      .insertInto('usage_records')
-      .columns(['id', 'run_id', 'thread_id', 'agent_id', 'principal', 'model', 'step', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'day', 'created_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom('runs')
-          .select([
-            eb.val(newId('usage')).as('id'),
-            'id as run_id',
-            'thread_id',
-            'agent_id',
-            'principal',
-            eb.val(model).as('model'),
-            int(step).as('step'),
-            int(u.input_tokens).as('input_tokens'),
-            int(u.output_tokens).as('output_tokens'),
-            int(u.cache_read_input_tokens).as('cache_read_tokens'),
-            int(u.cache_creation_input_tokens).as('cache_write_tokens'),
-            eb.val(at.slice(0, 10)).as('day'),
-            eb.val(at).as('created_at'),
-          ])
-          .where('id', '=', runId),
-      )
-      .execute();
+    await this.db.kysely.executeQuery(usageRecord(this.db, runId, model, step, u, now));
   }
 
   /** Sums grouped by `dims`; `principal` undefined = everyone's. Times are ISO, `to` exclusive. */
@@ -104,3 +78,40 @@ export class UsageRepo {
     return Number(row?.n ?? 0);
   }
 }
+
+/** The statement that stores one model call's usage (UsageRepo.record; runs batch it with their events). */
+export function usageRecord(db: Db, runId: string, model: string, step: number, u: Usage, now: Date): CompiledQuery {
+  const at = now.toISOString();
+  return insertUsage.query(db, newId('usage'), model, step, u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens, at.slice(0, 10), at, runId);
+}
+
+// One statement (INSERT … SELECT): no round trip to read the run first (a missing run inserts nothing).
+// Numbers are cast: PostgreSQL types a bare parameter in a select list as text.
+const insertUsage = prepared(
+  (db, id: string, model: string, step: number, input: number, output: number, cacheRead: number, cacheWrite: number, day: string, createdAt: string, runId: string) => {
+    const int = (n: number) => sql<number>`cast(${n} as integer)`;
+    return db.kysely
+      .insertInto('usage_records')
+      .columns(['id', 'run_id', 'thread_id', 'agent_id', 'principal', 'model', 'step', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'day', 'created_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('runs')
+          .select([
+            eb.val(id).as('id'),
+            'id as run_id',
+            'thread_id',
+            'agent_id',
+            'principal',
+            eb.val(model).as('model'),
+            int(step).as('step'),
+            int(input).as('input_tokens'),
+            int(output).as('output_tokens'),
+            int(cacheRead).as('cache_read_tokens'),
+            int(cacheWrite).as('cache_write_tokens'),
+            eb.val(day).as('day'),
+            eb.val(createdAt).as('created_at'),
+          ])
+          .where('id', '=', runId),
+      );
+  },
+);
