@@ -296,8 +296,9 @@ function namedStatements(pg: typeof import('pg').default): typeof import('pg').C
       // system time per 7-statement batch here). A TLS socket replaces this one and writes its own way.
       const socket = (this as any).connection?.stream;
       if (socket && typeof socket._writev === 'function') {
-        socket._writev = function (this: any, chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void) {
-          this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'buffer', cb);
+        socket._writev = function (this: any, chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, cb: (err?: Error | null) => void) {
+          const buffers = chunks.map((c) => (typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk));
+          this._write(buffers.length === 1 ? buffers[0] : Buffer.concat(buffers), 'buffer', cb);
         };
       }
     }
