@@ -10,10 +10,10 @@ import { ContextRepo, type CompactionRecord, type NewCompaction } from './contex
 import { EventRepo } from './events.js';
 import { EventWriter } from './event-writer.js';
 import { appendStatement, MessageRepo, type NewMessage, type StoredMessage } from './messages.js';
-import { ACTIVE_STATUSES, createRunStatement, RunRepo, type RunEnd, type RunRecord } from './runs.js';
+import { ACTIVE_STATUSES, createRunStatement, RunRepo, type NewRunRow, type RunEnd, type RunRecord } from './runs.js';
 import { createThread, ThreadRepo, touchThread } from './threads.js';
 import { RateRepo } from './rate-windows.js';
-import { UsageRepo, usageRecord } from './usage.js';
+import { UsageRepo, usageStatement } from './usage.js';
 import { WebhookRepo } from './webhooks.js';
 
 /** Storage facade: the repositories plus the few writes that span tables. */
@@ -148,7 +148,7 @@ export class Store {
    */
   recordUsage(runId: string, model: string, step: number, u: Usage): void {
     const now = new Date();
-    this.events.defer(runId, (db) => usageRecord(db, runId, model, step, u, now));
+    this.events.defer(runId, (db) => usageStatement(db, runId, model, step, u, now));
   }
 
   /** Stores a compaction of the thread (what the model gets from now on; the turns stay). */
@@ -213,7 +213,8 @@ export class Store {
   }
 }
 
-type NewRun = Pick<RunRecord, 'id' | 'thread_id' | 'agent_id' | 'origin' | 'input' | 'timeout_ms' | 'owner' | 'created_at'>;
+/** A run row as the runtime gives it: the principal comes from `Access`. */
+type NewRun = Omit<NewRunRow, 'principal'>;
 
 /** How startRun stores the run (see there and claimThread). */
 export interface StartOptions {

@@ -26,7 +26,7 @@ export class UsageRepo {
    * principal come from the run's row, so they are the ones its listing shows.
    */
   async record(runId: string, model: string, step: number, u: Usage, now = new Date()): Promise<void> {
-    await this.db.kysely.executeQuery(usageRecord(this.db, runId, model, step, u, now));
+    await this.db.kysely.executeQuery(usageStatement(this.db, runId, model, step, u, now));
   }
 
   /** Sums grouped by `dims`; `principal` undefined = everyone's. Times are ISO, `to` exclusive. */
@@ -80,7 +80,7 @@ export class UsageRepo {
 }
 
 /** The statement that stores one model call's usage (UsageRepo.record; runs batch it with their events). */
-export function usageRecord(db: Db, runId: string, model: string, step: number, u: Usage, now: Date): CompiledQuery {
+export function usageStatement(db: Db, runId: string, model: string, step: number, u: Usage, now: Date): CompiledQuery {
   const at = now.toISOString();
   return insertUsage.query(db, newId('usage'), model, step, u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens, at.slice(0, 10), at, runId);
 }
