@@ -241,6 +241,15 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
   });
 
   describe('cancel and resubscribe', () => {
+    /** A streamed answer (`text`, a chunk every 15 ms), read until `artifacts` chunks have come. */
+    const streamUntil = async (text: string, prompt: string, artifacts: number) => {
+      app.fake.enqueue({ content: [{ type: 'text', text }], chunkDelayMs: 15 });
+      const stream = client.sendMessageStream(send(message(prompt)))[Symbol.asyncIterator]();
+      const seen: StreamResponse[] = [];
+      while (seen.filter((e) => e.payload?.$case === 'artifactUpdate').length < artifacts) seen.push((await stream.next()).value as StreamResponse);
+      return { stream, seen, taskId: (seen[0].payload!.value as Task).id };
+    };
+
     it('cancel ends a running task (the run is cancelled); a task that has ended, canceled included, is not cancelable', async () => {
       app.fake.enqueue({ hang: true });
       const started = asTask(await client.sendMessage(send(message('hang'), { returnImmediately: true })));
@@ -272,11 +281,7 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
     });
 
     it('resubscribe mid-run: the task so far, then the rest live, with nothing lost or repeated', async () => {
-      app.fake.enqueue({ content: [{ type: 'text', text: words(30) }], chunkDelayMs: 15 });
-      const stream = client.sendMessageStream(send(message('long answer')))[Symbol.asyncIterator]();
-      const seen: StreamResponse[] = [];
-      while (seen.filter((e) => e.payload?.$case === 'artifactUpdate').length < 5) seen.push((await stream.next()).value as StreamResponse);
-      const taskId = (seen[0].payload!.value as Task).id;
+      const { stream, seen, taskId } = await streamUntil(words(30), 'long answer', 5);
 
       const resumed = await collect(client.resubscribeTask({ tenant: '', id: taskId }));
       const snapshot = resumed[0].payload;
@@ -294,6 +299,24 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
       // The original stream also runs to the end.
       for (let r = await stream.next(); !r.done; r = await stream.next()) seen.push(r.value);
       assert.equal(seen.flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : [])).join(''), words(30));
+    });
+
+    it('a live task read with historyLength leaves the task whole for the next read and the stream', async () => {
+      // While a run is live here, reads come from the view the SDK builds from published updates;
+      // the SDK trims a loaded task's history in place for historyLength, so a read must get a copy.
+      const { stream, seen, taskId } = await streamUntil(words(20), 'a live question', 3);
+      const none = await client.getTask({ tenant: '', id: taskId, historyLength: 0 });
+      assert.equal(none.status?.state, TaskState.TASK_STATE_WORKING, 'read while the run is live');
+      assert.deepEqual(none.history, []);
+      const whole = await client.getTask({ tenant: '', id: taskId });
+      assert.ok(whole.history.some((h) => h.role === Role.ROLE_USER && textOf(h.parts) === 'a live question'), 'the user turn is still in the task');
+      const partial = artifactText(whole);
+      assert.ok(partial.length > 0 && words(20).startsWith(partial), 'the artifact so far, once');
+      for (let r = await stream.next(); !r.done; r = await stream.next()) seen.push(r.value);
+      assert.equal(seen.flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : [])).join(''), words(20));
+      const done = await client.getTask({ tenant: '', id: taskId });
+      assert.equal(artifactText(done), words(20));
+      assert.ok(done.history.some((h) => h.role === Role.ROLE_USER && textOf(h.parts) === 'a live question'));
     });
 
     it('resubscribing to an ended task is refused as the protocol says', async () => {

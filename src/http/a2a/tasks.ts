@@ -54,14 +54,14 @@ export class A2aTasks {
     const owner = view && this.owners.get(taskId);
     if (view && owner && this.isLive(taskId)) {
       // The same visibility rule as `run()`, without reading the run again.
-      return canSee(principal, owner.principal) && (!agentId || owner.agent_id === agentId) ? structuredClone(view) : undefined;
+      return canSee(principal, owner.principal) && (!agentId || owner.agent_id === agentId) ? editable(view) : undefined;
     }
     const run = await this.run(principal, taskId, agentId);
     if (!run) return undefined;
     if (view) {
       if (this.isLive(taskId)) {
         this.owners.set(taskId, { principal: run.principal, agent_id: run.agent_id });
-        return structuredClone(view);
+        return editable(view);
       }
       this.published.delete(taskId);
       this.owners.delete(taskId);
@@ -151,6 +151,17 @@ function decodePageToken(token: string | undefined): number {
  * and onto artifact parts in place (compactTask already builds new parts arrays; `load` hands
  * out deep copies). Saved on every update, so no deep copy here.
  */
+/**
+ * A copy of the published view that the SDK may change the way it does (@a2a-js/sdk 1.3,
+ * `ResultManager`, `sendMessage`, `getTask`): it sets fields of the task and of its artifacts and
+ * pushes to the artifact list; nested values (status, messages, parts) it replaces, never changes,
+ * so they are shared. A deep copy (structuredClone) here cost a tenth of an A2A run's CPU: the SDK
+ * loads the task once per update it publishes.
+ */
+function editable(view: Task): Task {
+  return { ...view, artifacts: view.artifacts.map((a) => ({ ...a })), history: [...view.history] };
+}
+
 function detached(task: Task): Task {
   return { ...compactTask(task), history: [...(task.history ?? [])] };
 }
