@@ -34,9 +34,7 @@ export class MessageRepo {
   async appendNew(threadId: string, runId: string | null, messages: NewMessage[]): Promise<Array<Omit<StoredMessage, 'position'>>> {
     const ids = messages.flatMap((m) => (m.id ? [m.id] : []));
     if (ids.length === 0) return this.append(threadId, runId, messages);
-    const known = new Set(
-      (await this.db.kysely.selectFrom('messages').select('id').where('id', 'in', ids).execute()).map((r) => r.id),
-    );
+    const known = new Set((await this.threadsOf(ids)).keys());
     return this.append(threadId, runId, messages.filter((m) => !m.id || !known.has(m.id)));
   }
 
@@ -45,7 +43,8 @@ export class MessageRepo {
     const owners = new Map<string, string>();
     // In slices: a client may resend a long history, and bound values per statement are limited.
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      // One id (a conversation's first turn, a single new message) is the common case: compiled once.
+      const rows = ids.length === 1 ? (await selectMessageThread(this.db, ids[0])).rows : await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
       for (const r of rows) owners.set(r.id, r.thread_id);
     }
     return owners;
@@ -148,4 +147,5 @@ const appendOne = prepared(
       position: sql<number>`(select coalesce(max(position), -1) + 1 from messages where thread_id = ${positionOf})`,
     }),
 );
+const selectMessageThread = prepared((db, id: string) => db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', '=', id));
 const listMessages = prepared((db, threadId: string) => db.kysely.selectFrom('messages').selectAll().where('thread_id', '=', threadId).orderBy('position'));

@@ -72,7 +72,7 @@ export class RunRepo {
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
-    const row = await this.db.kysely.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await selectRun(this.db, id)).rows[0];
     return row && this.toRecord(row);
   }
 
@@ -249,5 +249,6 @@ const insertRun = prepared(
 const reserveSeq = prepared((db, upTo: number, id: string, floor: number) =>
   db.kysely.updateTable('runs').set({ seq_reserved: upTo }).where('id', '=', id).where('status', 'in', ACTIVE_STATUSES).where('seq_reserved', '<=', floor),
 );
+const selectRun = prepared((db, id: string) => db.kysely.selectFrom('runs').selectAll().where('id', '=', id));
 const markRunning = prepared((db, now: string, id: string) => db.kysely.updateTable('runs').set({ status: 'running', started_at: now }).where('id', '=', id));
 const selectWaiting = prepared((db, threadId: string) => db.kysely.selectFrom('runs').select(['id', 'pending']).where('thread_id', '=', threadId).where('status', '=', 'waiting'));

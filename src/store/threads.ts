@@ -28,7 +28,7 @@ export class ThreadRepo {
   }
 
   async get(id: string): Promise<ThreadRecord | undefined> {
-    const row = await this.db.kysely.selectFrom('threads').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await selectThread(this.db, id)).rows[0];
     return row && this.toRecord(row);
   }
 
@@ -139,6 +139,8 @@ const selectOwner = prepared((db, id: string) => {
   const q = db.kysely.selectFrom('threads').select('owner').where('id', '=', id);
   return db.kind === 'postgres' ? q.forNoKeyUpdate() : q;
 });
+// Every start on a thread the client names reads it first (ownership).
+const selectThread = prepared((db, id: string) => db.kysely.selectFrom('threads').selectAll().where('id', '=', id));
 const selectStateAndContext = prepared((db, id: string) => db.kysely.selectFrom('threads').select(['state', 'context_tokens', 'context_through']).where('id', '=', id));
 const selectState = prepared((db, id: string) => db.kysely.selectFrom('threads').select('state').where('id', '=', id));
 export const touchThread = prepared((db, now: string, id: string) => db.kysely.updateTable('threads').set({ updated_at: now }).where('id', '=', id));
