@@ -5,7 +5,7 @@ import { Role, TaskState, type StreamResponse, type Task } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import { ContentTypeNotSupportedError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { startFakeAnthropic, systemText } from './fixtures/fake-anthropic.js';
-import { artifactText, asTask, collect, message, send, textOf } from './helpers/a2a.js';
+import { artifactText, asTask, collect, message, send, streamedText, textOf } from './helpers/a2a.js';
 import { dialects, testDatabase } from './helpers/databases.js';
 import { postJson, waitFor } from './helpers/http.js';
 import { startTestServer, tempDir } from './helpers/server.js';
@@ -291,14 +291,13 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
       assert.equal(snap.status?.state, TaskState.TASK_STATE_WORKING);
       const before = artifactText(snap);
       assert.ok(before.length > 0 && before.length < words(30).length, 'the snapshot has part of the answer');
-      const rest = resumed.slice(1).flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : []));
-      assert.equal(before + rest.join(''), words(30), 'snapshot + live chunks = the answer, exactly');
+      assert.equal(before + streamedText(resumed.slice(1)), words(30), 'snapshot + live chunks = the answer, exactly');
       const last = resumed.at(-1)!.payload!;
       assert.equal(last.$case, 'statusUpdate');
       assert.equal((last.value as { status: { state: TaskState } }).status.state, TaskState.TASK_STATE_COMPLETED);
       // The original stream also runs to the end.
       for (let r = await stream.next(); !r.done; r = await stream.next()) seen.push(r.value);
-      assert.equal(seen.flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : [])).join(''), words(30));
+      assert.equal(streamedText(seen), words(30));
     });
 
     it('a live task read with historyLength leaves the task whole for the next read and the stream', async () => {
@@ -313,7 +312,7 @@ for (const dialect of dialects()) describe(`A2A with the @a2a-js/sdk client [${d
       const partial = artifactText(whole);
       assert.ok(partial.length > 0 && words(20).startsWith(partial), 'the artifact so far, once');
       for (let r = await stream.next(); !r.done; r = await stream.next()) seen.push(r.value);
-      assert.equal(seen.flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : [])).join(''), words(20));
+      assert.equal(streamedText(seen), words(20));
       const done = await client.getTask({ tenant: '', id: taskId });
       assert.equal(artifactText(done), words(20));
       assert.ok(done.history.some((h) => h.role === Role.ROLE_USER && textOf(h.parts) === 'a live question'));

@@ -41,10 +41,14 @@ export class MessageRepo {
   /** Which thread holds each of these message ids (ids are unique across threads). */
   async threadsOf(ids: string[]): Promise<Map<string, string>> {
     const owners = new Map<string, string>();
+    // One id (a conversation's first turn, a single new message) is the common case: compiled once.
+    if (ids.length === 1) {
+      for (const r of (await selectMessageThread(this.db, ids[0])).rows) owners.set(r.id, r.thread_id);
+      return owners;
+    }
     // In slices: a client may resend a long history, and bound values per statement are limited.
     for (let i = 0; i < ids.length; i += 500) {
-      // One id (a conversation's first turn, a single new message) is the common case: compiled once.
-      const rows = ids.length === 1 ? (await selectMessageThread(this.db, ids[0])).rows : await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await this.db.kysely.selectFrom('messages').select(['id', 'thread_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
       for (const r of rows) owners.set(r.id, r.thread_id);
     }
     return owners;

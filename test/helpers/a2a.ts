@@ -31,6 +31,8 @@ export const asTask = (r: Message | Task): Task => {
 export const textOf = (parts: Array<{ content?: { $case: string; value?: unknown } }> | undefined) =>
   (parts ?? []).map((p) => (p.content?.$case === 'text' ? String(p.content.value) : '')).join('');
 export const artifactText = (t: Task) => t.artifacts.map((a) => textOf(a.parts)).join('');
+/** The text of a stream's artifact updates, in order. */
+export const streamedText = (events: StreamResponse[]) => events.flatMap((e) => (e.payload?.$case === 'artifactUpdate' ? [textOf(e.payload.value.artifact!.parts)] : [])).join('');
 
 export async function collect(stream: AsyncIterable<StreamResponse>): Promise<StreamResponse[]> {
   const out: StreamResponse[] = [];

@@ -145,12 +145,6 @@ function decodePageToken(token: string | undefined): number {
   return Number(m[1]);
 }
 
-/** The SDK's `TaskStore` over our storage, scoped to one agent (or all, for the server-level endpoint). */
-/**
- * A copy of what the SDK saved that its later updates cannot change: it pushes onto `history`
- * and onto artifact parts in place (compactTask already builds new parts arrays; `load` hands
- * out deep copies). Saved on every update, so no deep copy here.
- */
 /**
  * A copy of the published view that the SDK may change the way it does (@a2a-js/sdk 1.3,
  * `ResultManager`, `sendMessage`, `getTask`): it sets fields of the task and of its artifacts and
@@ -162,10 +156,16 @@ function editable(view: Task): Task {
   return { ...view, artifacts: view.artifacts.map((a) => ({ ...a })), history: [...view.history] };
 }
 
+/**
+ * A copy of what the SDK saved that its later changes to the saved object cannot reach
+ * (compactTask builds new artifact and parts arrays; `load` hands out `editable` copies). Saved on
+ * every update, so no deep copy here.
+ */
 function detached(task: Task): Task {
   return { ...compactTask(task), history: [...(task.history ?? [])] };
 }
 
+/** The SDK's `TaskStore` over our storage, scoped to one agent (or all, for the server-level endpoint). */
 export class A2aTaskStore implements TaskStore {
   constructor(
     private readonly tasks: A2aTasks,
