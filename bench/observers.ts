@@ -26,7 +26,7 @@ function runOnce(i: number, middleware: RequestHandler[], observer: RunObserver)
   observer.traceId(res.locals.trace);
   const scope = observer.run({ runId: `run_${i}`, threadId: `thread_${i}`, agentId: 'assistant', origin: 'lean', resumed: false, parent: res.locals.trace });
   scope.began();
-  const call = scope.modelCall({ model: 'bench-model', step: 1 });
+  const call = scope.modelCall({ model: 'bench-model', step: 1, startedAt: performance.now() });
   call.chunk();
   call.end({ outcome: 'ok', usage, responseId: `msg_${i}`, stopReason: 'end_turn' });
   observer.commit('finishRun', 0.0004);

@@ -32,18 +32,42 @@ export async function readJsonObject(req: Request, limit = MAX_BODY_BYTES): Prom
   return value as Record<string, unknown>;
 }
 
-/** The raw body, refused with 413 as soon as it is declared or turns out larger than `limit`. */
-export async function readRawBody(req: Request | import('node:http').IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The raw body, refused with 413 as soon as it is declared or turns out larger than `limit`.
+ * Read with listeners, not the stream's async iterator: a small body is most requests, and the
+ * iterator's promises per chunk were a measurable part of a run's time to its first token.
+ */
+export function readRawBody(req: Request | import('node:http').IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (err: Error | null) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (err) {
+        // As the async iterator did when its loop threw: the rest of the body is not read.
+        req.destroy();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return settle(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    const onError = (err: Error) => settle(err);
+    // Closed before its end: the client went away mid-body.
+    const onClose = () => settle(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 const tooLarge = (limit: number) => new AppError('payload_too_large', `request body is larger than ${limit} bytes`);

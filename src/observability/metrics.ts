@@ -148,8 +148,7 @@ export class Metrics {
         m.queued--;
         m.queueWait.of(agent).observe((performance.now() - t0) / 1000);
       },
-      modelCall({ model }) {
-        const c0 = performance.now();
+      modelCall({ model, startedAt: c0 }) {
         return {
           chunk() {
             m.ttft.of(agent, model).observe((performance.now() - c0) / 1000);

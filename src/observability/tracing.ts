@@ -101,18 +101,20 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
     return {
       // Attributes rather than span events: each event is one more object to keep and encode per run.
       began: () => span.setAttribute('agentsdk.run.queue_wait', (performance.now() - t0) / 1000),
-      modelCall({ model, step, messages, system }) {
+      modelCall({ model, step, messages, system, startedAt: c0 }) {
         const call = tracer.startSpan(
           `chat ${model}`,
           {
             kind: CLIENT,
+            // A run's first call may go out before its run span starts: never before its parent.
+            // (A performance.now() time: OpenTelemetry reads numbers below the time origin so.)
+            startTime: Math.max(c0, t0),
             attributes: content
               ? { ...chatAttributes(model, info.threadId, step), ...(messages ? { 'gen_ai.input.messages': json(messages) } : {}), ...(system ? { 'gen_ai.system_instructions': system } : {}) }
               : chatAttributes(model, info.threadId, step),
           },
           ctx,
         );
-        const c0 = performance.now();
         return {
           chunk() {
             call.setAttribute('gen_ai.response.time_to_first_chunk', (performance.now() - c0) / 1000);

@@ -1,5 +1,5 @@
 import { redactSecrets } from '../redact.js';
-import type { MessageCreateParamsStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
+import type { MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
 // The error class alone: the SDK's client (and undici under it) loads with the first run (runtime/model-source.ts).
 import { APIError } from '@anthropic-ai/sdk/core/error';
 import { zeroUsage, type PendingInputs, type ToolCall, type Usage } from '../../contracts/common.js';
@@ -10,20 +10,15 @@ import { newId } from '../ids.js';
 import type { NewMessage } from '../store/messages.js';
 import type { CompactionRecord, ModelContext, NewCompaction } from '../store/context.js';
 import type { StoredMessage } from '../store/messages.js';
-import { ContextWindow, estimateTokens, tooLong } from './context.js';
+import { ContextWindow, tooLong } from './context.js';
 import { canonical } from './history.js';
 import type { ModelClient } from './model.js';
 import { modelEvents } from './model-stream.js';
-import { cachedMessages, cachedRequestParts } from './prompt-cache.js';
+import { allowedTools, requestSetup, type ClientTool, type EarlyCall } from './model-request.js';
 import { NOOP_RUN_SCOPE, type RunScope } from './observer.js';
 import type { ToolRegistry } from './tools/registry.js';
 
-/** A tool the client executes (AG-UI frontend tools, AI SDK client-side tools). */
-export interface ClientTool {
-  name: string;
-  description?: string;
-  input_schema: Record<string, unknown>;
-}
+export type { ClientTool } from './model-request.js';
 
 export interface LoopContext {
   runId: string;
@@ -45,6 +40,8 @@ export interface LoopContext {
   firstStep?: number;
   /** Metrics and traces of this run stretch (none: not observed). */
   observe?: RunScope;
+  /** The first step's model call, already sent with `messages` (the run's start was stored meanwhile). */
+  early?: EarlyCall;
   /** The stored thread behind `messages`, for keeping it within the context window (none: never compacted). */
   thread?: {
     history: StoredMessage[];
@@ -104,15 +101,9 @@ export class UsageMeter {
 export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise<LoopResult> {
   const { agent, signal } = ctx;
   const clientNames = new Set(ctx.clientTools.map((t) => t.name));
-  // A client tool shadows a server tool of the same name: the client asked for it.
-  const allowed = allowedTools(agent, ctx.clientTools);
-  const toolDefs = [
-    ...ctx.tools.definitions([...allowed]),
-    ...ctx.clientTools.map((t) => ({ name: t.name, description: t.description ?? '', input_schema: t.input_schema })),
-  ] as NonNullable<MessageCreateParamsStreaming['tools']>;
-  // Tools and system prompt are the same on every call of the run: their breakpoints are set once.
-  const parts = cachedRequestParts(agent, toolDefs, ctx.context);
-  const system = [agent.system, ctx.context].filter(Boolean).join('\n\n');
+  // An early call was made with the setup of this very run.
+  const setup = ctx.early?.setup ?? requestSetup(agent, ctx.tools, ctx.clientTools, ctx.context);
+  const { allowed, system } = setup;
   const toolCalls: ToolCall[] = [];
   let output = '';
   let stopReason: string | null = null;
@@ -132,9 +123,9 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
         addUsage(meter.total, u);
         meter.onCall?.(u, step);
       },
-      count: (messages) => countTokens(ctx.client, { model: agent.model, messages, ...(parts.system ? { system: parts.system } : {}), ...(parts.tools.length ? { tools: parts.tools } : {}) }, signal),
+      count: (messages) => countTokens(ctx.client, setup.countParams(messages), signal),
     },
-    estimateTokens([system, toolDefs]),
+    setup.fixedTokens,
     { messages: ctx.messages, history: ctx.thread.history, context: ctx.thread.context },
   );
 
@@ -144,29 +135,24 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     // The assistant turn of this step is stored under this id; protocols use it as their message id.
     const messageId = newId('msg');
     ctx.emit({ type: 'step.started', step, message_id: messageId });
-    const params = (): MessageCreateParamsStreaming => ({
-      model: agent.model,
-      max_tokens: agent.maxTokens,
-      messages: cachedMessages(ctx.messages, parts.cc),
-      stream: true,
-      ...(parts.system ? { system: parts.system } : {}),
-      ...(parts.tools.length ? { tools: parts.tools } : {}),
-      ...(agent.temperature !== undefined && !agent.thinkingBudget ? { temperature: agent.temperature } : {}),
-      ...(agent.thinkingBudget ? { thinking: { type: 'enabled', budget_tokens: agent.thinkingBudget } } : {}),
-    });
     const usage = zeroUsage();
     const blocks: Block[] = [];
-    const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system });
-    let responseId: string | undefined;
+    // Sent before the loop began, for exactly these messages (compaction left them as they were).
+    const early = ctx.early?.messages === ctx.messages ? ctx.early : undefined;
+    if (!early) ctx.early?.discard();
+    ctx.early = undefined;
     // Stored on step.finished so a run's timeline can be rebuilt from its events alone.
-    const callStarted = performance.now();
+    const callStarted = early?.startedAt ?? performance.now();
+    const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system, startedAt: callStarted });
+    let responseId: string | undefined;
     let firstTokenMs: number | null = null;
+    let firstDelta = false;
     try {
       let response: Response;
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         try {
           // The SDK sends the request (retries, status errors); its body is read by modelEvents.
-          response = await ctx.client.messages.create(params(), { signal, ...(parts.headers ? { headers: parts.headers } : {}) }).asResponse();
+          response = await ((attempt === 0 && early?.take()) || ctx.client.messages.create(setup.params(ctx.messages), { signal, ...(setup.headers ? { headers: setup.headers } : {}) }).asResponse());
           break;
         } catch (err) {
           // Refused as too long though the estimate said it fits: compact harder and ask again.
@@ -206,6 +192,7 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             if (firstTokenMs === null) {
               call.chunk();
               firstTokenMs = Math.round(performance.now() - callStarted);
+              firstDelta = true;
             }
             const b = blocks[ev.index];
             if (!b) break;
@@ -244,6 +231,12 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             stopReason = ev.delta.stop_reason ?? stopReason;
             mergeUsage(usage, ev.usage as unknown as Record<string, unknown>);
             break;
+        }
+        if (firstDelta) {
+          // Streams write at the end of a tick, and one chunk of the response may hold many
+          // events: the first token goes out now, not after the rest of its chunk.
+          firstDelta = false;
+          await new Promise(setImmediate);
         }
       }
     } catch (err) {
@@ -328,12 +321,6 @@ async function countTokens(client: ModelClient, params: Parameters<ModelClient['
     if (err instanceof APIError && err.status && err.status < 500) noCountTokens.add(client);
     return undefined;
   }
-}
-
-/** Server tools the model may call on this run (a client tool shadows a server tool of its name). */
-function allowedTools(agent: Agent, clientTools: ClientTool[]): Set<string> {
-  const clientNames = new Set(clientTools.map((t) => t.name));
-  return new Set(agent.tools.filter((n) => !clientNames.has(n)));
 }
 
 async function runServerTool(ctx: LoopContext, c: { id: string; name: string; input: unknown; valid?: boolean }, allowed: ReadonlySet<string>): Promise<ToolCall> {

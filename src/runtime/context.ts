@@ -75,6 +75,18 @@ const SUMMARY_SYSTEM = [
 ].join(' ');
 
 /**
+ * Whether `fit` would send a new thread's first messages as they are, without a count: far
+ * enough under the threshold (and under the window) by the same estimate it starts from.
+ */
+export function fitsAsIs(agent: Agent, fixedTokens: number, messages: MessageParam[]): boolean {
+  const policy = agent.compaction === undefined ? DEFAULT_COMPACTION : agent.compaction;
+  if (policy === null) return true;
+  const window = contextWindowOf(agent);
+  const estimate = fixedTokens + estimateTokens(messages);
+  return estimate <= Math.floor(window * policy.threshold) * 0.9 && estimate + agent.maxTokens <= window;
+}
+
+/**
  * One per run. Before each model call `fit` estimates the request (the last call's reported
  * input plus what was added since; at start, what the thread's last call reported) and, past
  * the threshold, summarises the older turns with the agent's model into a stored compaction.

@@ -27,7 +27,8 @@ export interface RunInfo {
 export interface RunScope {
   /** It has its thread turn: the queue wait is over. */
   began(): void;
-  modelCall(info: { model: string; step: number; messages?: unknown; system?: string }): ModelCallScope;
+  /** `startedAt`: when the request went out (performance.now(); a run's first call may go before the loop). */
+  modelCall(info: { model: string; step: number; messages?: unknown; system?: string; startedAt: number }): ModelCallScope;
   toolCall(info: { name: string; id: string; input?: unknown }): ToolCallScope;
   approvalsRequested(count: number): void;
   approvalDecided(approved: boolean): void;

@@ -8,7 +8,10 @@ import type { NewMessage } from '../store/messages.js';
 import { interruptedEvent } from '../store/cluster.js';
 import { SEQ_BLOCK } from '../store/runs.js';
 import type { Access, ActiveCap, Begun, Store } from '../store/store.js';
+import type { MessageParam } from '@anthropic-ai/sdk/resources/messages/messages';
 import { runAgentLoop, settlePending, UsageMeter, type ClientTool, type LoopContext, type LoopResult } from './agent-loop.js';
+import { fitsAsIs } from './context.js';
+import { EarlyCall, requestSetup } from './model-request.js';
 import { toModelMessages } from './history.js';
 import { LiveRun } from './live-run.js';
 import type { ModelClientSource } from './model-source.js';
@@ -79,6 +82,8 @@ interface Execution {
   req: Omit<StartRun, 'access'>;
   /** Stored already begun (start's fast path); else it begins once it has the thread. */
   begun?: Begun;
+  /** Its first model call, sent already with `begun`'s history. */
+  early?: EarlyCall;
   /** A waiting run going on: what it waited for, and the tool calls it made before. */
   resumed?: { pending: PendingInputs; toolCalls: ToolCall[]; usage?: Usage };
 }
@@ -149,7 +154,7 @@ export class Runtime {
     const threadId = req.threadId ?? newId('thread');
     const timeoutMs = req.timeoutMs ?? agent.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const run = this.newLiveRun(runId, threadId, agent.id);
-    const turns = this.deps.turns;
+    const { turns, store } = this.deps;
     // Several instances (PostgreSQL): with no run of the thread here, the database decides in the
     // commit that stores the run whether it may begin at once (Store.startRun, `ifFree`).
     const askDatabase = turns !== undefined && this.locks.depth(threadId) === 0;
@@ -158,25 +163,53 @@ export class Runtime {
     // The thread was free and only this process queues on it: the run is stored already begun.
     const free = !turns && this.locks.depth(threadId) === 1;
     let begun: Begun | undefined;
+    let early: EarlyCall | undefined;
     try {
-      if (req.runId && (this.live.has(runId) || (await this.deps.store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
+      if (req.runId && (this.live.has(runId) || (await store.runs.get(runId)))) throw new AppError('conflict', `run "${runId}" already exists`);
       const traceId = this.observer.traceId(req.trace);
       const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
       if (free || askDatabase) {
+        // A new thread's history is this run's input: its first model call can go before the commit.
+        // Not on a thread the client named when instances share the database: several may start
+        // it at once, and every one but the first would have asked the model for nothing.
+        const named = req.threadId !== undefined;
+        const plan = !named || !turns ? await store.planStart(record, req.access, messages, { state: req.state, cap: req.cap, named }) : null;
+        if (plan) early = await this.sendEarly(withExtraTools(agent, req.extraTools), client, toModelMessages(plan.begun.history), req, run.signal);
         const t0 = performance.now();
-        begun = (await this.deps.store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase, fresh: req.threadId === undefined })) ?? undefined;
+        if (plan && (await plan.commit().then(() => true, () => false))) begun = plan.begun;
+        else {
+          // Nothing was stored (the thread or an id was taken meanwhile): the checked start decides.
+          early?.discard();
+          early = undefined;
+          begun = (await store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase })) ?? undefined;
+        }
         this.observer.commit('startRun', (performance.now() - t0) / 1000);
-      } else await this.deps.store.createRun(record, req.access, req.cap, req.exclusive);
+      } else await store.createRun(record, req.access, req.cap, req.exclusive);
     } catch (err) {
+      // Aborts the early call too: nothing was stored, nothing is asked.
       run.controller.abort('cancel');
       if (queued) void queued.then((release) => release(), () => {});
       throw err;
     }
     // Asked the database: stored running, only the in-process lock is left; stored queued, the database queue.
     const turn = queued ?? (begun ? turns!.claimed(run, this.locks) : this.takeTurn(run));
-    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun }));
+    this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun, early }));
     return run;
+  }
+
+  /**
+   * A new thread's first model call, sent before its start is committed, so the model's wait
+   * overlaps the commit (EarlyCall). Not when compaction might change the messages first.
+   */
+  private async sendEarly(agent: Agent, client: ModelClientSource, messages: MessageParam[], req: StartRun, signal: AbortSignal): Promise<EarlyCall | undefined> {
+    const setup = requestSetup(agent, this.deps.tools, req.clientTools ?? [], req.context);
+    if (!fitsAsIs(agent, setup.fixedTokens, messages)) return undefined;
+    const call = new EarlyCall(await client(), setup, messages, signal);
+    // The SDK prepares the request over a few awaits: it is written before the commit, which on
+    // SQLite holds the thread until it is done.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    return call;
   }
 
   private modelClient(): ModelClientSource {
@@ -224,7 +257,7 @@ export class Runtime {
     return true;
   }
 
-  private async execute({ run, turn, agent, client, input, req, begun, resumed }: Execution): Promise<void> {
+  private async execute({ run, turn, agent, client, input, req, begun, early, resumed }: Execution): Promise<void> {
     const { store, logger } = this.deps;
     // Each call's usage is stored as the call ends, not only with the run's end: a run that fails
     // or dies with its instance has still spent those tokens, and budgets see them within one
@@ -244,11 +277,11 @@ export class Runtime {
       const ctx: LoopContext = {
         runId: run.runId,
         threadId: run.threadId,
-        agent: req.extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...req.extraTools])] } : agent,
+        agent: withExtraTools(agent, req.extraTools),
         client: await client(),
         tools: this.deps.tools,
         toolTimeoutMs: this.deps.toolTimeoutMs,
-        messages: toModelMessages(history, compaction?.summary),
+        messages: early?.messages ?? toModelMessages(history, compaction?.summary),
         clientTools: req.clientTools ?? [],
         context: req.context,
         signal: run.signal,
@@ -257,6 +290,7 @@ export class Runtime {
         // A resumed run goes on counting its steps (one stored assistant turn per step; a compaction may have summarised some).
         firstStep: resumed ? 1 + (await store.messages.ofRun(run.threadId, run.runId)).filter((m) => m.role === 'assistant').length : 1,
         observe: this.scopes.get(run),
+        early,
         thread: {
           history,
           context,
@@ -278,6 +312,8 @@ export class Runtime {
     } catch (err) {
       failure = err;
     }
+    // Not taken: the loop never got to its first call.
+    early?.discard();
     await this.finish(run, result, failure, meter.total).catch((err) => logger.error({ err, runId: run.runId }, 'could not store the end of a run'));
     // The thread is released once the run's last turn is stored, so the next run's history has it.
     release?.();
@@ -427,4 +463,9 @@ function streamedText(run: LiveRun): string {
 function describeFailure(err: unknown): { code: string; message: string } {
   if (err instanceof AppError) return { code: err.code, message: err.message };
   return { code: 'internal', message: 'internal error while running the agent' };
+}
+
+/** The agent with the run's extra tools (e.g. the state tools of AG-UI runs). */
+function withExtraTools(agent: Agent, extraTools: string[] | undefined): Agent {
+  return extraTools?.length ? { ...agent, tools: [...new Set([...agent.tools, ...extraTools])] } : agent;
 }

@@ -90,10 +90,6 @@ export class Store {
    * can take the thread first.
    */
   startRun(r: NewRun, access: Access, input: NewMessage[], o: StartOptions = {}): Promise<Begun | null> {
-    // A thread the server has just named has no runs, turns or state: nothing to read or check
-    // first, so its three writes go as one batch (one round trip on PostgreSQL). Client message
-    // ids must be looked up first (ids are unique across threads), and a cap counts active runs.
-    if (o.fresh && !o.cap && !input.some((m) => m.id)) return this.startOnNewThread(r, access, input, o.state);
     return this.tx(async (repos) => {
       await checkCap(repos, o.cap);
       const exclusive = o.exclusive ?? false;
@@ -108,17 +104,34 @@ export class Store {
     });
   }
 
-  private async startOnNewThread(r: NewRun, access: Access, input: NewMessage[], state?: unknown): Promise<Begun> {
+  /**
+   * startRun on a thread that does not exist yet, planned apart from its commit: such a thread
+   * has no runs, turns or state, so what the run begins with is known before it is stored (its
+   * first model call may go out meanwhile), and the three writes go as one batch (one round trip
+   * on PostgreSQL). A thread the server has just named needs no read; one the client named may
+   * exist, and client message ids may be taken (ids are unique across threads): then, or when a
+   * cap must count active runs, null, and startRun decides. The commit is optimistic: when another
+   * request creates the thread or takes an id meanwhile, its plain inserts fail, it stores
+   * nothing, and startRun decides.
+   */
+  async planStart(r: NewRun, access: Access, input: NewMessage[], o: Pick<StartOptions, 'state' | 'cap'> & { named: boolean }): Promise<StartPlan | null> {
+    if (o.cap) return null;
+    if (o.named && (await this.threads.get(r.thread_id))) return null;
+    const ids = input.flatMap((m) => (m.id ? [m.id] : []));
+    if (ids.length && (await this.messages.threadsOf(ids)).size) return null;
     const db = this.db;
     const { rows, statement } = appendStatement(db, r.thread_id, r.id, input);
-    const stateJson = state === undefined || state === null ? null : JSON.stringify(state);
-    await db.batch([
+    const stateJson = o.state === undefined || o.state === null ? null : JSON.stringify(o.state);
+    const statements = [
       createThread.query(db, r.thread_id, r.agent_id, access.id, stateJson, r.created_at, r.created_at),
       createRunStatement(db, { ...r, principal: access.id }, r.created_at),
       ...(statement ? [statement] : []),
-    ]);
-    // As read back: the stored JSON of the state.
-    return { state: stateJson === null ? null : JSON.parse(stateJson), history: rows.map((m, position) => ({ ...m, position })), compaction: null, context: null };
+    ];
+    return {
+      // As read back: the stored JSON of the state.
+      begun: { state: stateJson === null ? null : JSON.parse(stateJson), history: rows.map((m, position) => ({ ...m, position })), compaction: null, context: null },
+      commit: async () => void (await db.batch(statements)),
+    };
   }
 
   /**
@@ -217,6 +230,12 @@ export class Store {
 type NewRun = Omit<NewRunRow, 'principal'>;
 
 /** How startRun stores the run (see there and claimThread). */
+/** A run's start on a new thread (Store.planStart): how it begins, and the commit that stores it. */
+export interface StartPlan {
+  begun: Begun;
+  commit(): Promise<void>;
+}
+
 export interface StartOptions {
   /** Replaces the thread's state. */
   state?: unknown;
@@ -224,8 +243,6 @@ export interface StartOptions {
   /** Multitask `reject`: refused when the thread has a queued or running run. */
   exclusive?: boolean;
   ifFree?: boolean;
-  /** The server named the thread for this run just now (the client gave no thread id). */
-  fresh?: boolean;
 }
 
 /** Who starts a run: a new thread becomes theirs; an existing one must be theirs unless they are an admin. */
