@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { assertError, call } from './helpers/api.js';
 import { dialects, type Dialect } from './helpers/databases.js';
 import { postJson, waitFor } from './helpers/http.js';
+import { pipelined } from './helpers/raw-http.js';
 import { useServer } from './helpers/setup.js';
 
 /** Refuses to store any run whose input carries `marker`; with `once`, only the first such run. */
@@ -98,6 +99,24 @@ for (const dialect of dialects()) {
       assert.deepEqual(texts, ['second try'], 'nothing of the refused start reached the thread');
       const messages = await call(`${app.url}/v1/threads/${threadId}/messages`, 'GET');
       assert.deepEqual(messages.body.items.map((m: any) => m.content[0].text), ['second try', 'stored this time']);
+    });
+
+    it('two starts pipelined onto one new thread: the first request owns it and runs, the second (reject) is refused, the model asked once', async () => {
+      const threadId = randomUUID();
+      // Long enough that the first run is still running when the second is checked.
+      app.fake.setHandler(() => ({ content: [{ type: 'text', text: 'first answer' }], delayMs: 200 }));
+      const body = (v: unknown) => JSON.stringify(v);
+      const [first, second] = await pipelined(app.url, [
+        { method: 'POST', path: '/v1/run', body: body({ prompt: 'first', session_id: threadId }) },
+        { method: 'POST', path: '/v1/run', body: body({ prompt: 'second', session_id: threadId, multitask_strategy: 'reject' }) },
+      ]);
+      assert.equal(first.status, 200, first.text);
+      assert.equal(first.json.output, 'first answer');
+      assert.equal(second.status, 409, second.text);
+      assert.equal(second.json.code, 'thread_busy');
+      assert.equal(app.fake.requests.length, 1, 'no model call for the refused start');
+      const messages = await call(`${app.url}/v1/threads/${threadId}/messages`, 'GET');
+      assert.deepEqual(messages.body.items.map((m: any) => m.content[0].text), ['first', 'first answer']);
     });
 
     if (dialect === 'postgres') {

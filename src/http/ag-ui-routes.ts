@@ -54,6 +54,7 @@ export function agUiRoutes(services: Services, opts: { ssePingMs: number }): Rou
     // The run goes on when the client leaves; only the subscription ends.
     const unsubscribe = run.subscribe((e) => {
       for (const event of mapper.map(e.event)) sse.write(agUiFrame(event));
+      if (e.urgent) sse.flushNow();
       // Ends once the run is stored, so a client that reads the thread next finds it.
       if (mapper.finished) void run.done.then(() => sse.end());
     });

@@ -134,6 +134,7 @@ function write(sse: SseStream, map: AiSdkMapper, event: Parameters<AiSdkMapper>[
 function pipeLive(sse: SseStream, run: LiveRun, map: AiSdkMapper): void {
   const unsubscribe = run.subscribe((e) => {
     for (const chunk of map(e.event)) sse.write(aiSdkFrame(chunk));
+    if (e.urgent) sse.flushNow();
     if (!isTerminal(e.event)) return;
     sse.write(AI_SDK_DONE);
     void run.done.then(() => sse.end());

@@ -40,6 +40,9 @@ export async function readJsonObject(req: Request, limit = MAX_BODY_BYTES): Prom
 export function readRawBody(req: Request | import('node:http').IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  // Listeners would wait forever for events already emitted (read before, or the client gone).
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  if (req.destroyed) return Promise.reject(prematureClose());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -62,7 +65,7 @@ export function readRawBody(req: Request | import('node:http').IncomingMessage, 
     const onEnd = () => settle(null);
     const onError = (err: Error) => settle(err);
     // Closed before its end: the client went away mid-body.
-    const onClose = () => settle(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const onClose = () => settle(prematureClose());
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -70,6 +73,7 @@ export function readRawBody(req: Request | import('node:http').IncomingMessage, 
   });
 }
 
+const prematureClose = () => Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 const tooLarge = (limit: number) => new AppError('payload_too_large', `request body is larger than ${limit} bytes`);
 
 /** Bytes → text, 400 unless they are valid UTF-8. */

@@ -43,6 +43,7 @@ export function leanRoutes(runs: RunService, opts: { ssePingMs: number; ready?: 
     // The run goes on when the client leaves; only the subscription ends.
     const unsubscribe = run.subscribe((e) => {
       sse.send(leanFrame(e, run.threadId, run.runId), e.seq);
+      if (e.urgent) sse.flushNow();
       // End once the run is stored, so a client that reads it next sees its final state.
       if (TERMINAL_EVENTS.has(e.event.type)) {
         sse.lastFrameSent();

@@ -59,6 +59,7 @@ async function stream(res: Response, events: (signal: AbortSignal) => AsyncItera
   try {
     for await (const e of events(abort.signal)) {
       sse.send(e.json, e.seq);
+      if (e.urgent) sse.flushNow();
       // (A waiting stretch's end may be followed by the resumed run, so pings go on after it.)
       if (TERMINAL_EVENTS.has(e.event.type) && !(e.event.type === 'run.finished' && e.event.status === 'waiting')) sse.lastFrameSent();
     }

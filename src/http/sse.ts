@@ -83,6 +83,11 @@ export class SseStream {
     }
   }
 
+  /** What waits goes out now, not at the end of the tick (a first token, PublishedEvent.urgent). */
+  flushNow(): void {
+    this.flush();
+  }
+
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.closed || this.blocked || this.pending === '') return;

@@ -33,7 +33,8 @@ export interface LoopContext {
   /** Extra system text for this run. */
   context?: string;
   signal: AbortSignal;
-  emit(event: RunEvent): void;
+  /** `urgent`: a call's first token (PublishedEvent.urgent). */
+  emit(event: RunEvent, urgent?: boolean): void;
   /** Stores a completed turn before the loop goes on, so a crash loses nothing already said. */
   save(message: NewMessage): Promise<void>;
   /** Number of the first step (a resumed run goes on counting toward `maxSteps`). */
@@ -146,7 +147,6 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     const call = (ctx.observe ?? NOOP_RUN_SCOPE).modelCall({ model: agent.model, step, messages: ctx.messages, system, startedAt: callStarted });
     let responseId: string | undefined;
     let firstTokenMs: number | null = null;
-    let firstDelta = false;
     try {
       let response: Response;
       for (let attempt = 0; ; attempt++) {
@@ -189,25 +189,25 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             break;
           }
           case 'content_block_delta': {
-            if (firstTokenMs === null) {
+            const first = firstTokenMs === null;
+            if (first) {
               call.chunk();
               firstTokenMs = Math.round(performance.now() - callStarted);
-              firstDelta = true;
             }
             const b = blocks[ev.index];
             if (!b) break;
             const d = ev.delta;
             if (d.type === 'text_delta' && b.kind === 'text') {
               b.text += d.text;
-              ctx.emit({ type: 'text.delta', id: b.id, delta: d.text });
+              ctx.emit({ type: 'text.delta', id: b.id, delta: d.text }, first);
             } else if (d.type === 'thinking_delta' && b.kind === 'thinking') {
               b.thinking += d.thinking;
-              ctx.emit({ type: 'reasoning.delta', id: b.id, delta: d.thinking });
+              ctx.emit({ type: 'reasoning.delta', id: b.id, delta: d.thinking }, first);
             } else if (d.type === 'signature_delta' && b.kind === 'thinking') {
               b.signature += d.signature;
             } else if (d.type === 'input_json_delta' && b.kind === 'tool') {
               b.json += d.partial_json;
-              if (d.partial_json) ctx.emit({ type: 'tool.call.delta', id: b.id, delta: d.partial_json });
+              if (d.partial_json) ctx.emit({ type: 'tool.call.delta', id: b.id, delta: d.partial_json }, first);
             }
             break;
           }
@@ -231,12 +231,6 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
             stopReason = ev.delta.stop_reason ?? stopReason;
             mergeUsage(usage, ev.usage as unknown as Record<string, unknown>);
             break;
-        }
-        if (firstDelta) {
-          // Streams write at the end of a tick, and one chunk of the response may hold many
-          // events: the first token goes out now, not after the rest of its chunk.
-          firstDelta = false;
-          await new Promise(setImmediate);
         }
       }
     } catch (err) {

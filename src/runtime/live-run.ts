@@ -6,6 +6,11 @@ export interface PublishedEvent {
   event: RunEvent;
   /** JSON of `event`, computed once and shared by storage and every wire mapping. */
   json: string;
+  /**
+   * A model call's first token: streams write it at once instead of at the end of the tick,
+   * since one chunk of the model's answer may carry many events.
+   */
+  urgent?: true;
 }
 
 type Listener = (e: PublishedEvent) => void;
@@ -81,8 +86,9 @@ export class LiveRun {
     return this.detached;
   }
 
-  emit(event: RunEvent): PublishedEvent {
-    const published = { seq: ++this.next, event, json: JSON.stringify(event) };
+  emit(event: RunEvent, urgent = false): PublishedEvent {
+    const published: PublishedEvent = { seq: ++this.next, event, json: JSON.stringify(event) };
+    if (urgent) published.urgent = true;
     if (this.detached) return published;
     // Ask for the next block well before this one runs out, so events are rarely held.
     if (this.seqs && !this.reserving && published.seq > this.reserved - this.seqs.block / 2) this.reserving = this.reserve();

@@ -76,7 +76,8 @@ export class EarlyCall {
 
   constructor(client: ModelClient, readonly setup: RequestSetup, readonly messages: MessageParam[], runSignal: AbortSignal) {
     // The run's signal stops it as it would stop a call the loop made; discard() stops it alone.
-    runSignal.addEventListener('abort', () => this.controller.abort(runSignal.reason), { once: true });
+    if (runSignal.aborted) this.controller.abort(runSignal.reason);
+    else runSignal.addEventListener('abort', () => this.controller.abort(runSignal.reason), { once: true });
     const options = { signal: this.controller.signal, ...(setup.headers ? { headers: setup.headers } : {}) };
     this.response = client.messages.create(setup.params(messages), options).asResponse();
     // Whoever takes it sees its failure; an untaken one fails unseen.

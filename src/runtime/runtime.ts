@@ -120,6 +120,12 @@ export class Runtime {
   private accepting = true;
   /** Each live stretch's observation (metrics, spans). */
   private readonly scopes = new WeakMap<LiveRun, RunScope>();
+  /**
+   * Client-named threads whose first start is between its plan and its commit: a start queued
+   * behind it stores nothing before that commit, so the thread and the first run are the first
+   * request's (as when its commit came at once), and `reject` or a foreign principal see them.
+   */
+  private readonly planning = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: RuntimeDeps) {}
 
@@ -174,18 +180,31 @@ export class Runtime {
         // Not on a thread the client named when instances share the database: several may start
         // it at once, and every one but the first would have asked the model for nothing.
         const named = req.threadId !== undefined;
-        const plan = !named || !turns ? await store.planStart(record, req.access, messages, { state: req.state, cap: req.cap, named }) : null;
-        if (plan) early = await this.sendEarly(withExtraTools(agent, req.extraTools), client, toModelMessages(plan.begun.history), req, run.signal);
-        const t0 = performance.now();
-        if (plan && (await plan.commit().then(() => true, () => false))) begun = plan.begun;
-        else {
-          // Nothing was stored (the thread or an id was taken meanwhile): the checked start decides.
-          early?.discard();
-          early = undefined;
-          begun = (await store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase })) ?? undefined;
+        let planned: (() => void) | undefined;
+        if (named && !turns) this.planning.set(threadId, new Promise<void>((resolve) => (planned = resolve)));
+        try {
+          const plan = !named || !turns ? await store.planStart(record, req.access, messages, { state: req.state, cap: req.cap, named }) : null;
+          if (plan) early = await this.sendEarly(withExtraTools(agent, req.extraTools), client, toModelMessages(plan.begun.history), req, run.signal);
+          const t0 = performance.now();
+          const committed = plan && (await plan.commit().then(() => true, (err) => void this.deps.logger.debug({ err, runId }, 'a new thread\'s start did not commit; starting it the checked way')));
+          if (committed) begun = plan.begun;
+          else {
+            // Nothing was stored (the thread or an id was taken meanwhile): the checked start decides.
+            early?.discard();
+            early = undefined;
+            begun = (await store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase })) ?? undefined;
+          }
+          this.observer.commit('startRun', (performance.now() - t0) / 1000);
+        } finally {
+          if (planned) {
+            this.planning.delete(threadId);
+            planned();
+          }
         }
-        this.observer.commit('startRun', (performance.now() - t0) / 1000);
-      } else await store.createRun(record, req.access, req.cap, req.exclusive);
+      } else {
+        await this.planning.get(threadId);
+        await store.createRun(record, req.access, req.cap, req.exclusive);
+      }
     } catch (err) {
       // Aborts the early call too: nothing was stored, nothing is asked.
       run.controller.abort('cancel');
@@ -285,7 +304,7 @@ export class Runtime {
         clientTools: req.clientTools ?? [],
         context: req.context,
         signal: run.signal,
-        emit: (e) => run.emit(e),
+        emit: (e, urgent) => run.emit(e, urgent),
         save: async (m) => void (await store.messages.append(run.threadId, run.runId, [m])),
         // A resumed run goes on counting its steps (one stored assistant turn per step; a compaction may have summarised some).
         firstStep: resumed ? 1 + (await store.messages.ofRun(run.threadId, run.runId)).filter((m) => m.role === 'assistant').length : 1,

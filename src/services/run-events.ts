@@ -12,6 +12,8 @@ export interface StreamedEvent {
   seq: number;
   event: RunEvent;
   json: string;
+  /** Live only: a model call's first token (PublishedEvent.urgent). */
+  urgent?: true;
 }
 
 /**

@@ -229,13 +229,13 @@ export class Store {
 /** A run row as the runtime gives it: the principal comes from `Access`. */
 type NewRun = Omit<NewRunRow, 'principal'>;
 
-/** How startRun stores the run (see there and claimThread). */
 /** A run's start on a new thread (Store.planStart): how it begins, and the commit that stores it. */
 export interface StartPlan {
   begun: Begun;
   commit(): Promise<void>;
 }
 
+/** How startRun stores the run (see there and claimThread). */
 export interface StartOptions {
   /** Replaces the thread's state. */
   state?: unknown;

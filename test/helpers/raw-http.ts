@@ -99,3 +99,58 @@ export function head(method: string, path: string, headers: Record<string, strin
   const lines = [`${method} ${path} HTTP/1.1`, 'host: localhost', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
+
+/**
+ * Several requests written in one go on one connection (HTTP/1.1 pipelining), so the server
+ * reads them in this order within one turn of its event loop; the responses, in order. Each
+ * response must carry a content-length (JSON answers do).
+ */
+export function pipelined(url: string, requests: Array<{ method: string; path: string; body?: string }>, timeoutMs = 10_000): Promise<RawResponse[]> {
+  const { hostname, port, host } = new URL(url);
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let buf = Buffer.alloc(0);
+    const out: RawResponse[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${out.length} of ${requests.length} responses within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) break;
+        const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+        const headers: Record<string, string> = {};
+        for (const l of lines) headers[l.slice(0, l.indexOf(':')).trim().toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+        const n = Number(headers['content-length']);
+        if (!Number.isFinite(n)) throw new Error(`pipelined(): a response without content-length (${statusLine})`);
+        if (buf.length < end + 4 + n) break;
+        const text = buf.subarray(end + 4, end + 4 + n).toString('utf8');
+        buf = buf.subarray(end + 4 + n);
+        let json: any;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        out.push({ status: Number(statusLine.split(' ')[1]), headers, text, json, closed: false, ms: Date.now() - start });
+      }
+      if (out.length === requests.length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(out);
+      }
+    });
+    socket.write(
+      requests
+        .map((r) => `${r.method} ${r.path} HTTP/1.1\r\nHost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(r.body ?? '')}\r\n\r\n${r.body ?? ''}`)
+        .join(''),
+    );
+  });
+}
