@@ -126,16 +126,24 @@ export interface FirstToken {
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
-/** Time to the first token at c=1 (the fake waits 20 ms before it answers), `n` requests one after another. */
-export async function firstToken(target: Child, route: BenchRoute, n: number): Promise<FirstToken> {
-  const times: number[] = [];
+/**
+ * Time to the first token at c=1 (the fake waits 20 ms before it answers), `n` requests to each
+ * pair, taken in turns (one to each, then the next round): drift of a shared machine over the
+ * minutes this takes then lands on every row alike, so each row's distance to the floor holds.
+ */
+export async function firstTokens(pairs: Array<{ target: Child; route: BenchRoute }>, n: number): Promise<FirstToken[]> {
+  const times = pairs.map((): number[] => []);
   for (let i = 0; i < n; i++) {
-    const r = await once(target, route, 'first-token');
-    if (r.status !== 200 || Number.isNaN(r.firstTokenMs)) throw new Error(`${target.name} ${route.name}: no first token (${r.status}) ${r.body.slice(0, 300)}`);
-    times.push(r.firstTokenMs);
+    for (const [k, { target, route }] of pairs.entries()) {
+      const r = await once(target, route, 'first-token');
+      if (r.status !== 200 || Number.isNaN(r.firstTokenMs)) throw new Error(`${target.name} ${route.name}: no first token (${r.status}) ${r.body.slice(0, 300)}`);
+      times[k].push(r.firstTokenMs);
+    }
   }
-  times.sort((a, b) => a - b);
-  return { target: target.name, route: route.name, samples: n, p50Ms: quantile(times, 0.5), p90Ms: quantile(times, 0.9) };
+  return pairs.map(({ target, route }, k) => {
+    const sorted = times[k].sort((a, b) => a - b);
+    return { target: target.name, route: route.name, samples: n, p50Ms: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9) };
+  });
 }
 
 export interface OpenStreams {

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { baseEnv, isAlive, pin, planPinning, spawnNode, stopAll, type Child } from './children.js';
 import { coldStart } from './cold-start.js';
-import { firstToken, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
+import { firstTokens, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
 import { rssMb } from './proc-stats.js';
 import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
 import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
@@ -209,8 +209,7 @@ async function main(): Promise<void> {
 
   const tokens: FirstToken[] = [];
   if (flags.samples) {
-    tokens.push(await firstToken(floor, FLOOR, flags.samples));
-    for (const route of routes.filter((r) => r.streamed)) tokens.push(await firstToken(targets[0], route, flags.samples));
+    tokens.push(...(await firstTokens([{ target: floor, route: FLOOR }, ...routes.filter((r) => r.streamed).map((route) => ({ target: targets[0], route }))], flags.samples)));
   }
 
   if (flags.streams && !flags.observe) {
