@@ -149,12 +149,14 @@ export async function runAgentLoop(ctx: LoopContext, meter: UsageMeter): Promise
     let firstTokenMs: number | null = null;
     try {
       let response: Response;
-      for (let attempt = 0; ; attempt++) {
+      let sent = early?.take();
+      for (;;) {
         try {
           // The SDK sends the request (retries, status errors); its body is read by modelEvents.
-          response = await ((attempt === 0 && early?.take()) || ctx.client.messages.create(setup.params(ctx.messages), { signal, ...(setup.headers ? { headers: setup.headers } : {}) }).asResponse());
+          response = await (sent ?? ctx.client.messages.create(setup.params(ctx.messages), { signal, ...(setup.headers ? { headers: setup.headers } : {}) }).asResponse());
           break;
         } catch (err) {
+          sent = undefined;
           // Refused as too long though the estimate said it fits: compact harder and ask again.
           const refused = window && !signal.aborted ? tooLong(err) : undefined;
           if (!refused) throw err;

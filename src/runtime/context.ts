@@ -74,12 +74,17 @@ const SUMMARY_SYSTEM = [
   'what was done, what is open, and the next steps. If a previous summary is given, merge it in. Output only the summary.',
 ].join(' ');
 
+/** The agent's compaction settings (defaults when it names none); null: off. */
+function compactionOf(agent: Agent): { threshold: number; keepRecentTurns: number } | null {
+  return agent.compaction === undefined ? DEFAULT_COMPACTION : agent.compaction;
+}
+
 /**
  * Whether `fit` would send a new thread's first messages as they are, without a count: far
  * enough under the threshold (and under the window) by the same estimate it starts from.
  */
 export function fitsAsIs(agent: Agent, fixedTokens: number, messages: MessageParam[]): boolean {
-  const policy = agent.compaction === undefined ? DEFAULT_COMPACTION : agent.compaction;
+  const policy = compactionOf(agent);
   if (policy === null) return true;
   const window = contextWindowOf(agent);
   const estimate = fixedTokens + estimateTokens(messages);
@@ -127,9 +132,9 @@ export class ContextWindow {
     return this.known.tokens;
   }
 
-  /** The agent's compaction settings (defaults when it names none); null: off. */
+  /** The agent's compaction settings; null: off. */
   private get policy(): { threshold: number; keepRecentTurns: number } | null {
-    return this.deps.agent.compaction === undefined ? DEFAULT_COMPACTION : this.deps.agent.compaction;
+    return compactionOf(this.deps.agent);
   }
 
   /** The messages to send: these, or a compacted thread when they would pass the threshold. */

@@ -175,33 +175,8 @@ export class Runtime {
       const traceId = this.observer.traceId(req.trace);
       const input = { messages, ...(traceId ? { trace_id: traceId } : {}), ...(req.clientTools?.length ? { client_tools: req.clientTools } : {}), ...(req.context ? { context: req.context } : {}), ...(req.extraTools?.length ? { extra_tools: req.extraTools } : {}) };
       const record = { id: runId, thread_id: threadId, agent_id: agent.id, origin: req.origin, input, timeout_ms: timeoutMs, owner: this.deps.instanceId, created_at: new Date().toISOString() };
-      if (free || askDatabase) {
-        // A new thread's history is this run's input: its first model call can go before the commit.
-        // Not on a thread the client named when instances share the database: several may start
-        // it at once, and every one but the first would have asked the model for nothing.
-        const named = req.threadId !== undefined;
-        let planned: (() => void) | undefined;
-        if (named && !turns) this.planning.set(threadId, new Promise<void>((resolve) => (planned = resolve)));
-        try {
-          const plan = !named || !turns ? await store.planStart(record, req.access, messages, { state: req.state, cap: req.cap, named }) : null;
-          if (plan) early = await this.sendEarly(withExtraTools(agent, req.extraTools), client, toModelMessages(plan.begun.history), req, run.signal);
-          const t0 = performance.now();
-          const committed = plan && (await plan.commit().then(() => true, (err) => void this.deps.logger.debug({ err, runId }, 'a new thread\'s start did not commit; starting it the checked way')));
-          if (committed) begun = plan.begun;
-          else {
-            // Nothing was stored (the thread or an id was taken meanwhile): the checked start decides.
-            early?.discard();
-            early = undefined;
-            begun = (await store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase })) ?? undefined;
-          }
-          this.observer.commit('startRun', (performance.now() - t0) / 1000);
-        } finally {
-          if (planned) {
-            this.planning.delete(threadId);
-            planned();
-          }
-        }
-      } else {
+      if (free || askDatabase) ({ begun, early } = await this.storeBegun(record, req, messages, agent, client, run.signal, askDatabase));
+      else {
         await this.planning.get(threadId);
         await store.createRun(record, req.access, req.cap, req.exclusive);
       }
@@ -215,6 +190,39 @@ export class Runtime {
     const turn = queued ?? (begun ? turns!.claimed(run, this.locks) : this.takeTurn(run));
     this.launch(run, timeoutMs, false, req.origin, req.trace, () => this.execute({ run, turn, agent, client, input: messages, req, begun, early }));
     return run;
+  }
+
+  /**
+   * Stores the run already begun. A new thread's history is this run's input, so its start is
+   * planned (Store.planStart) and its first model call goes before the commit; else, or when that
+   * commit fails (nothing was stored: the thread or an id was taken meanwhile), the checked
+   * startRun decides. Not planned: a thread the client named when instances share the database,
+   * since several may start it at once and every one but the first would ask the model for nothing.
+   */
+  private async storeBegun(record: StartRecord, req: StartRun, messages: NewMessage[], agent: Agent, client: ModelClientSource, signal: AbortSignal, askDatabase: boolean): Promise<{ begun?: Begun; early?: EarlyCall }> {
+    const { store, turns, logger } = this.deps;
+    const named = req.threadId !== undefined;
+    let planned: (() => void) | undefined;
+    if (named && !turns) this.planning.set(record.thread_id, new Promise<void>((resolve) => (planned = resolve)));
+    try {
+      const plan = !named || !turns ? await store.planStart(record, req.access, messages, { state: req.state, cap: req.cap, named }) : null;
+      const early = plan ? await this.sendEarly(withExtraTools(agent, req.extraTools), client, toModelMessages(plan.begun.history), req, signal) : undefined;
+      const t0 = performance.now();
+      const committed = plan && (await plan.commit().then(() => true, (err) => void logger.debug({ err, runId: record.id }, "a new thread's start did not commit; starting it the checked way")));
+      if (committed) {
+        this.observer.commit('startRun', (performance.now() - t0) / 1000);
+        return { begun: plan.begun, early };
+      }
+      early?.discard();
+      const begun = (await store.startRun(record, req.access, messages, { state: req.state, cap: req.cap, exclusive: req.exclusive, ifFree: askDatabase })) ?? undefined;
+      this.observer.commit('startRun', (performance.now() - t0) / 1000);
+      return { begun };
+    } finally {
+      if (planned) {
+        this.planning.delete(record.thread_id);
+        planned();
+      }
+    }
   }
 
   /**
@@ -483,6 +491,9 @@ function describeFailure(err: unknown): { code: string; message: string } {
   if (err instanceof AppError) return { code: err.code, message: err.message };
   return { code: 'internal', message: 'internal error while running the agent' };
 }
+
+/** The run row `Runtime.start` stores. */
+type StartRecord = Parameters<Store['startRun']>[0];
 
 /** The agent with the run's extra tools (e.g. the state tools of AG-UI runs). */
 function withExtraTools(agent: Agent, extraTools: string[] | undefined): Agent {

@@ -41,13 +41,7 @@ export function rawRequest(
       const text = buf.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return false;
-      const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
-      const status = Number(statusLine.split(' ')[1]);
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-      }
+      const { status, headers } = parseHead(text.slice(0, end));
       let body = buf.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
       if (headers['content-length'] !== undefined) {
         const n = Number(headers['content-length']);
@@ -125,11 +119,9 @@ export function pipelined(url: string, requests: Array<{ method: string; path: s
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) break;
-        const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
-        const headers: Record<string, string> = {};
-        for (const l of lines) headers[l.slice(0, l.indexOf(':')).trim().toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+        const { status, headers } = parseHead(buf.subarray(0, end).toString('latin1'));
         const n = Number(headers['content-length']);
-        if (!Number.isFinite(n)) throw new Error(`pipelined(): a response without content-length (${statusLine})`);
+        if (!Number.isFinite(n)) throw new Error(`pipelined(): a response without content-length (status ${status})`);
         if (buf.length < end + 4 + n) break;
         const text = buf.subarray(end + 4, end + 4 + n).toString('utf8');
         buf = buf.subarray(end + 4 + n);
@@ -139,7 +131,7 @@ export function pipelined(url: string, requests: Array<{ method: string; path: s
         } catch {
           json = undefined;
         }
-        out.push({ status: Number(statusLine.split(' ')[1]), headers, text, json, closed: false, ms: Date.now() - start });
+        out.push({ status, headers, text, json, closed: false, ms: Date.now() - start });
       }
       if (out.length === requests.length) {
         clearTimeout(timer);
@@ -153,4 +145,15 @@ export function pipelined(url: string, requests: Array<{ method: string; path: s
         .join(''),
     );
   });
+}
+
+/** The status line and headers of a response head (the text before its blank line). */
+function parseHead(head: string): { status: number; headers: Record<string, string> } {
+  const [statusLine, ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers };
 }
