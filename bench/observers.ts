@@ -21,7 +21,7 @@ const usage = { input_tokens: 12, output_tokens: 50, cache_read_input_tokens: 0,
 
 function runOnce(i: number, middleware: RequestHandler[], observer: RunObserver): void {
   const req = { method: 'POST', path: '/v1/run/stream', headers: {}, route: { path: '/v1/run/stream' }, baseUrl: '' } as never;
-  const res = Object.assign(new EventEmitter(), { locals: {} as Record<string, unknown>, statusCode: 200 });
+  const res = Object.assign(new EventEmitter(), { req, locals: {} as Record<string, unknown>, statusCode: 200 });
   for (const mw of middleware) mw(req, res as never, () => {});
   observer.traceId(res.locals.trace);
   const scope = observer.run({ runId: `run_${i}`, threadId: `thread_${i}`, agentId: 'assistant', origin: 'lean', resumed: false, parent: res.locals.trace });

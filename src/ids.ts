@@ -6,7 +6,8 @@ let counter = 0;
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 
-function randomHex(bytes: number): string {
+/** `bytes` random bytes as hex. */
+export function randomHex(bytes: number): string {
   if (offset + bytes > pool.length) {
     randomFillSync(pool);
     offset = 0;

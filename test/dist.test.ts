@@ -53,13 +53,14 @@ describe('the compiled server (node dist/main.js)', () => {
     const res = await postJson(`${server.url}/v1/run`, { prompt: 'traced' });
     const run = await (await fetch(`${server.url}/v1/runs/${res.body.run_id}`)).json();
     assert.match(run.trace_id, /^[0-9a-f]{32}$/);
-    // Protobuf keeps ids as raw bytes and strings as UTF-8: both can be found without a decoder.
-    const id = Buffer.from(run.trace_id, 'hex');
     const spans = await waitFor(() => {
-      const all = Buffer.concat(receiver.protobufBodies.filter((b) => b.includes(id)));
-      return all.includes('POST /v1/run') && all.includes('invoke_agent assistant') && all.includes('chat ') && all;
+      const mine = receiver.spans.filter((s) => s.traceId === run.trace_id);
+      return mine.some((s) => s.name === 'POST /v1/run') && mine.some((s) => s.name === 'invoke_agent assistant') && mine.some((s) => s.name.startsWith('chat ')) && mine;
     });
-    assert.ok(spans.includes('gen_ai.usage.output_tokens'));
+    assert.ok(spans.every((s) => s.contentType === 'application/x-protobuf'));
+    const chat = spans.find((s) => s.name.startsWith('chat '))!;
+    assert.equal(typeof chat.attributes['gen_ai.usage.output_tokens'], 'number');
+    assert.equal(chat.parentSpanId, spans.find((s) => s.name === 'invoke_agent assistant')!.spanId);
   });
 
   it('a server tool call (its input checked by Ajv, loaded on first use)', async () => {

@@ -4,11 +4,13 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { postJson, postSse, waitFor } from './helpers/http.js';
-import { startOtlpReceiver } from './helpers/otlp.js';
+import { startOtlpReceiver, type OtlpSpan } from './helpers/otlp.js';
 import { useServer } from './helpers/setup.js';
 
-// Spans are exported in batches: a short delay keeps the test quick.
+// Spans are exported in batches: a short delay keeps the test quick. The exporter reads its headers
+// from the process's environment, as OpenTelemetry's exporters do.
 process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-collector-key=k-123';
 
 const receiver = await startOtlpReceiver();
 after(() => receiver.close());
@@ -20,8 +22,11 @@ const logStream = new Writable({
   },
 });
 
-describe('traces (OTLP/HTTP)', () => {
-  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', AGENTSDK_SSE_PING_MS: '50' }, logger: createLogger('debug', logStream) });
+// Both encodings, decoded by the receiver into the same spans: JSON through the OpenTelemetry
+// exporter, protobuf (the default) through the server's own encoder.
+for (const protocol of ['http/json', 'http/protobuf'] as const) describe(`traces (OTLP/HTTP, ${protocol})`, () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, AGENTSDK_SSE_PING_MS: '50' }, logger: createLogger('debug', logStream) });
+  const contentType = protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
 
   it('exports invoke_agent > chat / execute_tool under the HTTP span, honours traceparent, stores trace_id', async () => {
     const traceId = randomBytes(16).toString('hex');
@@ -30,9 +35,11 @@ describe('traces (OTLP/HTTP)', () => {
       { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_tr1', name: 'current_time', input: { timezone: 'UTC' } }], usage: { input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 4, cache_creation_input_tokens: 1 } },
       { content: [{ type: 'text', text: 'It is noon.' }], usage: { input_tokens: 30, output_tokens: 4 } },
     );
+    const before = BigInt(Date.now() - 1) * 1_000_000n;
     const res = await fetch(`${app.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${parentId}-01` }, body: JSON.stringify({ prompt: 'time?' }) });
     assert.equal(res.status, 200);
     const text = await res.text();
+    const after = BigInt(Date.now() + 1) * 1_000_000n;
     const runId = JSON.parse(/data: (.*)/.exec(text)![1]).run_id as string;
 
     const spans = await waitFor(() => {
@@ -44,12 +51,14 @@ describe('traces (OTLP/HTTP)', () => {
     assert.equal(server.name, 'POST /v1/runs');
     assert.equal(server.kind, 2, 'SERVER');
     assert.equal(server.parentSpanId, parentId, 'the incoming traceparent is the parent');
+    assert.equal(server.flags, 0x301, 'sampled, with a remote parent');
     assert.equal(server.attributes['http.route'], '/v1/runs');
     assert.equal(server.attributes['http.response.status_code'], 200);
 
     const [agent] = byName('invoke_agent');
     assert.equal(agent.name, 'invoke_agent assistant');
     assert.equal(agent.parentSpanId, server.spanId);
+    assert.equal(agent.flags, 0x101, 'sampled, with a local parent');
     const runRow = await app.server.store.runs.get(runId);
     assert.deepEqual(
       { op: agent.attributes['gen_ai.operation.name'], agent: agent.attributes['gen_ai.agent.id'], conv: agent.attributes['gen_ai.conversation.id'], provider: agent.attributes['gen_ai.provider.name'] },
@@ -75,6 +84,14 @@ describe('traces (OTLP/HTTP)', () => {
     assert.equal(first.attributes['gen_ai.usage.cache_creation.input_tokens'], 1);
     assert.ok(chats.some((c) => JSON.stringify(c.attributes['gen_ai.response.finish_reasons']) === '["end_turn"]'));
 
+    // Times: epoch nanoseconds within the request, each span ending after it starts, the calls inside their run.
+    const times = (sp: OtlpSpan) => [BigInt(sp.startTimeUnixNano!), BigInt(sp.endTimeUnixNano!)] as const;
+    for (const sp of spans) {
+      const [start, end] = times(sp);
+      assert.ok(before <= start && start <= end && end <= after, `${sp.name}: ${start}..${end} within ${before}..${after}`);
+    }
+    for (const c of [...chats, ...byName('execute_tool')]) assert.ok(times(agent)[0] <= times(c)[0] && times(c)[1] <= times(agent)[1], `${c.name} inside its run`);
+
     const [tool] = byName('execute_tool');
     assert.equal(tool.name, 'execute_tool current_time');
     assert.equal(tool.parentSpanId, agent.spanId);
@@ -88,7 +105,11 @@ describe('traces (OTLP/HTTP)', () => {
     const runLogs = logLines.filter((l) => l.runId === runId);
     assert.ok(runLogs.length >= 1, 'the run logged');
     for (const l of runLogs) assert.equal(l.trace_id, traceId, JSON.stringify(l));
-    assert.ok([...receiver.contentTypes].every((t) => t.startsWith('application/json')));
+    for (const sp of spans) {
+      assert.ok(sp.contentType.startsWith(contentType), sp.contentType);
+      assert.equal(sp.resource['service.name'], 'agent-server');
+      assert.equal(sp.resource['telemetry.sdk.language'], 'nodejs');
+    }
   });
 
   it('starts a new trace without traceparent; trace_id is the request span’s', async () => {
@@ -148,7 +169,7 @@ describe('traces with message contents', () => {
 
 describe('traces in the default encoding (OTLP/HTTP protobuf)', () => {
   const app = useServer({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
-  it('posts application/x-protobuf carrying the run\'s trace id and its span names', async () => {
+  it('posts application/x-protobuf carrying the run\'s trace id and its span names, with the configured headers', async () => {
     app.fake.enqueue({ content: [{ type: 'text', text: 'hi' }] });
     const res = await postJson(`${app.url}/v1/run`, { prompt: 'protobuf please' });
     const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
@@ -162,6 +183,7 @@ describe('traces in the default encoding (OTLP/HTTP protobuf)', () => {
     });
     assert.ok(body.includes('gen_ai.conversation.id'));
     assert.ok(receiver.contentTypes.has('application/x-protobuf'));
+    assert.ok(receiver.headers.some((h) => h['x-collector-key'] === 'k-123' && h['content-type'] === 'application/x-protobuf'), 'OTEL_EXPORTER_OTLP_HEADERS sent');
   });
 });
 
