@@ -207,3 +207,22 @@ describe('traces with OTEL_TRACES_SAMPLER', () => {
     assert.equal(receiver.spans.filter((s) => s.traceId === run.trace_id).length, 0);
   });
 });
+
+describe('span records', () => {
+  it('export a span once, even when its end is reported twice', async () => {
+    const { startTracing } = await import('../src/observability/tracing.js');
+    const tracing = startTracing({ url: `${receiver.url}/v1/traces`, content: false, protocol: 'http/json' });
+    const runId = `run_twice_${randomBytes(4).toString('hex')}`;
+    const scope = tracing.observer.run({ runId, threadId: 'thread_twice', agentId: 'assistant', origin: 'test', resumed: false });
+    const call = scope.modelCall({ model: 'm', step: 1, startedAt: performance.now() });
+    const usage = { input_tokens: 1, output_tokens: 2, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    call.end({ outcome: 'ok', usage });
+    call.end({ outcome: 'ok', usage });
+    scope.finished('completed');
+    scope.finished('failed');
+    await tracing.shutdown();
+    const mine = receiver.spans.filter((s) => s.attributes['agentsdk.run.id'] === runId || (s.name === 'chat m' && s.attributes['gen_ai.conversation.id'] === 'thread_twice'));
+    assert.deepEqual(mine.map((s) => s.name).sort(), ['chat m', 'invoke_agent assistant']);
+    assert.equal(mine.find((s) => s.name === 'invoke_agent assistant')!.attributes['agentsdk.run.status'], 'completed');
+  });
+});

@@ -123,6 +123,7 @@ class RunSpan extends SpanRecord implements RunScope {
   }
   finished(status: string): void {
     this.t.runSpans.delete(this.info.runId);
+    if (this.ended) return; // one export per span, whatever calls it twice
     this.runStatus = status;
     if (FAILED.has(status)) this.status = ERROR;
     this.t1 = performance.now();
@@ -183,6 +184,7 @@ class ChatSpan extends SpanRecord implements ModelCallScope {
     this.firstChunk = (performance.now() - this.startedAt) / 1000;
   }
   end(r: ModelCallResult): void {
+    if (this.ended) return;
     this.result = r;
     if (this.t.content && r.output !== undefined) this.output = json([{ role: 'assistant', content: r.output }]);
     if (r.outcome !== 'ok') this.status = ERROR;
@@ -218,6 +220,7 @@ class ToolSpan extends SpanRecord implements ToolCallScope {
     if (this.outcome !== 'ok') a.attr('error.type', this.outcome === 'denied' ? 'denied' : 'tool_error');
   }
   end(outcome: 'ok' | 'error' | 'denied', output?: string): void {
+    if (this.ended) return;
     this.outcome = outcome;
     if (this.t.content) this.output = output;
     if (outcome !== 'ok') this.status = ERROR;
