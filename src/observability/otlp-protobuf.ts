@@ -21,7 +21,7 @@ export class ProtoWriter implements AttributeSink {
   buf: Buffer;
   pos = 0;
 
-  constructor(size = 64 * 1024) {
+  constructor(size: number) {
     this.buf = Buffer.allocUnsafe(size);
   }
 
@@ -228,12 +228,11 @@ function writeSpan(w: ProtoWriter, s: SpanRecord): void {
 
 /** The serializer the OTLP/HTTP export delegate calls: one ResourceSpans, one ScopeSpans, every span of the batch. */
 export function protobufSerializer(resource: Attributes, scope: { name: string; version?: string }) {
-  let writer = new ProtoWriter();
+  let size = 4096;
   return {
     serializeRequest(spans: SpanRecord[]): Uint8Array {
-      // A new buffer per request: the last one may still be being sent. Its size follows the last batch's.
-      const w = new ProtoWriter(Math.max(4096, writer.pos + 1024));
-      writer = w;
+      // A new buffer per request (the last one may still be being sent), sized after the last batch.
+      const w = new ProtoWriter(size);
       const rs = w.open(1);
       const res = w.open(1);
       w.attributes(resource, 1);
@@ -246,6 +245,7 @@ export function protobufSerializer(resource: Attributes, scope: { name: string; 
       for (const s of spans) writeSpan(w, s);
       w.close(ss);
       w.close(rs);
+      size = Math.max(4096, w.pos + 1024);
       return w.take();
     },
   };

@@ -27,7 +27,8 @@ const NO_EVENTS: SpanEvent[] = [];
 const NO_LINKS: ReadableSpan['links'] = [];
 /** The instrumentation scope of every span. */
 export const SCOPE = { name: 'agent-server' };
-const SAMPLED = 1;
+/** The W3C `sampled` trace flag: set on every recorded span's context. */
+export const SAMPLED = 1;
 
 // performance.now() times to [seconds, nanoseconds] since the epoch, without losing the
 // sub-millisecond part to a sum of 1.7e12 ms.
@@ -116,6 +117,12 @@ export abstract class SpanRecord implements ReadableSpan, SpanContext {
   }
   get droppedLinksCount(): number {
     return 0;
+  }
+
+  /** Ended now, and queued for export. */
+  finish(batcher: SpanBatcher): void {
+    this.t1 = performance.now();
+    batcher.add(this);
   }
 
   addEvent(name: string, attributes: Attributes): void {

@@ -12,7 +12,7 @@ import type { RequestHandler, Response } from 'express';
 import { NOOP_RUN_SCOPE, type ModelCallResult, type ModelCallScope, type RunInfo, type RunObserver, type RunScope, type ToolCallScope } from '../runtime/observer.js';
 import { routeTemplate } from './metrics.js';
 import { protobufSerializer } from './otlp-protobuf.js';
-import { newTraceId, SCOPE, SpanBatcher, SpanRecord, unrecorded, type AttributeSink } from './spans.js';
+import { newTraceId, SAMPLED, SCOPE, SpanBatcher, SpanRecord, unrecorded, type AttributeSink } from './spans.js';
 
 export interface Tracing {
   observer: RunObserver;
@@ -28,7 +28,9 @@ const FAILED = new Set(['failed', 'timed_out', 'interrupted']);
 // Read once: each property of the bundled API package is a getter (two, through its re-exports).
 const { SERVER, CLIENT, INTERNAL } = SpanKind;
 const ERROR = { code: SpanStatusCode.ERROR };
-const SAMPLED = 1;
+// Nothing for the sampler to read: the standard samplers decide from the trace id and the parent.
+const NO_ATTRIBUTES = {};
+const NO_LINKS: [] = [];
 let registered = false;
 
 const bsp = (name: string, fallback: number) => {
@@ -51,7 +53,7 @@ interface Tracer {
  * recorded when its parent is, as OpenTelemetry's parent-based samplers decide for a local parent
  * (and as the other standard samplers decide for every span of one trace).
  */
-const recorded = (ctx: SpanContext | undefined) => ctx !== undefined && (ctx.traceFlags & SAMPLED) === SAMPLED;
+const recorded = (ctx: SpanContext) => (ctx.traceFlags & SAMPLED) === SAMPLED;
 
 class HttpSpan extends SpanRecord {
   route: string | undefined;
@@ -126,8 +128,7 @@ class RunSpan extends SpanRecord implements RunScope {
     if (this.ended) return; // one export per span, whatever calls it twice
     this.runStatus = status;
     if (FAILED.has(status)) this.status = ERROR;
-    this.t1 = performance.now();
-    this.t.batcher.add(this);
+    this.finish(this.t.batcher);
   }
 }
 
@@ -188,8 +189,7 @@ class ChatSpan extends SpanRecord implements ModelCallScope {
     this.result = r;
     if (this.t.content && r.output !== undefined) this.output = json([{ role: 'assistant', content: r.output }]);
     if (r.outcome !== 'ok') this.status = ERROR;
-    this.t1 = performance.now();
-    this.t.batcher.add(this);
+    this.finish(this.t.batcher);
   }
 }
 
@@ -224,8 +224,7 @@ class ToolSpan extends SpanRecord implements ToolCallScope {
     this.outcome = outcome;
     if (this.t.content) this.output = output;
     if (outcome !== 'ok') this.status = ERROR;
-    this.t1 = performance.now();
-    this.t.batcher.add(this);
+    this.finish(this.t.batcher);
   }
 }
 
@@ -236,8 +235,7 @@ function httpClosed(this: Response): void {
   span.statusCode = this.statusCode;
   if (route !== 'unmatched') span.route = route;
   if (this.statusCode >= 500) span.status = ERROR;
-  span.t1 = performance.now();
-  span.t.batcher.add(span);
+  span.finish(span.t.batcher);
 }
 
 export function startTracing(opts: { url: string; content: boolean; protocol?: 'http/protobuf' | 'http/json'; sampler?: { name: string; ratio: number }; serviceName?: string }): Tracing {
@@ -269,7 +267,7 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
 
   /** Whether a local root (a span with no parent, or a remote one) is recorded: the sampler's call. */
   const sampled = (traceId: string, name: string, kind: SpanKind, remote?: Context) =>
-    rootSampler.shouldSample(remote ?? ROOT_CONTEXT, traceId, name, kind, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+    rootSampler.shouldSample(remote ?? ROOT_CONTEXT, traceId, name, kind, NO_ATTRIBUTES, NO_LINKS).decision === SamplingDecision.RECORD_AND_SAMPLED;
 
   const http = (): RequestHandler => (req, res, next) => {
     // Most requests carry no trace context: nothing to extract.
