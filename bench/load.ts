@@ -32,6 +32,8 @@ export interface Cell {
   /** PostgreSQL's own CPU per run (`--db postgres://…`). */
   pgCpuMsPerRun?: number;
   peakRssMb: number;
+  /** Cells measured at the same time share it (measureTogether): --observe pairs them by it. */
+  group?: string;
 }
 
 function fire(opts: autocannon.Options): Promise<autocannon.Result> {
@@ -89,31 +91,48 @@ export async function warmUp(target: Child, routes: BenchRoute[], seconds: numbe
 }
 
 export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number } = {}): Promise<Cell> {
+  const [cell] = await measureTogether([target], route, connections, seconds, opts);
+  return cell;
+}
+
+/**
+ * Every target loaded at once, each by its own `connections`, over the same seconds (the same
+ * route, each process's own CPU read from /proc). With the targets on one CPU, a slower or busier
+ * moment of the machine lands on all of them alike: what --observe compares them by.
+ */
+export async function measureTogether(targets: Child[], route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number; group?: string } = {}): Promise<Cell[]> {
   // Unmeasured load first: a process that sat idle while other targets were measured has had its
   // heap shrunk and cold code flushed, and pays for that in the first seconds of load.
   const settle = opts.settleS ?? 2;
-  if (settle > 0) await fire({ url: target.url, connections, duration: settle, requests: requests(route) });
-  const cpuBefore = cpuMs(target.pid);
+  if (settle > 0) await Promise.all(targets.map((t) => fire({ url: t.url, connections, duration: settle, requests: requests(route) })));
+  const cpuBefore = targets.map((t) => cpuMs(t.pid));
   const pgBefore = opts.postgres ? postgresCpu() : undefined;
-  const r = await fire({ url: target.url, connections, duration: seconds, requests: requests(route) });
+  const results = await Promise.all(targets.map((t) => fire({ url: t.url, connections, duration: seconds, requests: requests(route) })));
   // Requests cut off at the end keep the target busy briefly; charge that work to this cell, not the next.
   await sleep(250);
-  const cpu = cpuMs(target.pid) - cpuBefore;
-  const completed = r['2xx'];
-  return {
-    target: target.name,
-    route: route.name,
-    connections,
-    reqPerSec: r.requests.mean,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    completed,
-    non2xx: r.non2xx,
-    errors: r.errors, // includes timeouts
-    cpuMsPerRun: completed ? cpu / completed : NaN,
-    pgCpuMsPerRun: pgBefore && completed ? postgresCpuSince(pgBefore) / completed : undefined,
-    peakRssMb: peakRssMb(target.pid),
-  };
+  const pgMs = pgBefore ? postgresCpuSince(pgBefore) : undefined;
+  const all = results.reduce((n, r) => n + r['2xx'], 0);
+  return targets.map((target, i) => {
+    const r = results[i];
+    const completed = r['2xx'];
+    const cpu = cpuMs(target.pid) - cpuBefore[i];
+    return {
+      target: target.name,
+      route: route.name,
+      connections,
+      reqPerSec: r.requests.mean,
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      completed,
+      non2xx: r.non2xx,
+      errors: r.errors, // includes timeouts
+      cpuMsPerRun: completed ? cpu / completed : NaN,
+      // PostgreSQL's processes serve every target: their CPU is shared out by runs.
+      pgCpuMsPerRun: pgMs !== undefined && all ? pgMs / all : undefined,
+      peakRssMb: peakRssMb(target.pid),
+      group: opts.group,
+    };
+  });
 }
 
 export interface FirstToken {

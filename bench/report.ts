@@ -81,23 +81,40 @@ export function memoryTable(rows: Array<{ target: string; idleRssMb: number; pea
   );
 }
 
-/** Mean CPU per run over the passes, by route and concurrency, each target beside the first one. */
+/**
+ * Mean CPU per run over the passes, by route and concurrency, each target beside the first one; for
+ * cells measured at the same time (--observe), also the median of each one's ratio to the first target's.
+ */
 export function comparisonTable(cells: Cell[], targets: string[]): string {
-  const keys = [...new Set(cells.filter((c) => targets.includes(c.target)).map((c) => `${c.route}\u0000${c.connections}`))];
-  const mean = (target: string, key: string) => {
-    const xs = cells.filter((c) => c.target === target && `${c.route}\u0000${c.connections}` === key).map((c) => c.cpuMsPerRun);
-    return xs.reduce((a, b) => a + b, 0) / xs.length;
-  };
-  const rows = keys.flatMap((key) => targets.map((target) => ({ key, target, cpu: mean(target, key), base: mean(targets[0], key), passes: cells.filter((c) => c.target === target && `${c.route}\u0000${c.connections}` === key).length })));
+  const keyOf = (c: Cell) => `${c.route}\u0000${c.connections}`;
+  const keys = [...new Set(cells.filter((c) => targets.includes(c.target)).map(keyOf))];
+  const of = (target: string, key: string) => cells.filter((c) => c.target === target && keyOf(c) === key);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  /** Each cell's CPU over the first target's measured at the same time (cells of one group). */
+  const paired = (target: string, key: string) =>
+    of(target, key).flatMap((c) => {
+      const base = of(targets[0], key).find((b) => c.group !== undefined && b.group === c.group);
+      return base ? [c.cpuMsPerRun / base.cpuMsPerRun - 1] : [];
+    });
+  const rows = keys.flatMap((key) => targets.map((target) => ({ key, target, cpu: mean(of(target, key).map((c) => c.cpuMsPerRun)), base: mean(of(targets[0], key).map((c) => c.cpuMsPerRun)), cells: of(target, key).length, pairs: paired(target, key).sort((a, b) => a - b) })));
+  const withPairs = rows.some((r) => r.pairs.length > 0);
   return render<(typeof rows)[number]>(
     [
       { title: 'route', value: (r) => r.key.split('\u0000')[0], left: true },
       { title: 'c', value: (r) => r.key.split('\u0000')[1] },
       { title: 'target', value: (r) => r.target, left: true },
-      { title: 'cells', value: (r) => String(r.passes) },
+      { title: 'cells', value: (r) => String(r.cells) },
       { title: 'mean CPU ms/run', value: (r) => r.cpu.toFixed(3) },
-      { title: `vs ${targets[0]}`, value: (r) => (r.target === targets[0] ? '-' : `${r.cpu >= r.base ? '+' : ''}${(((r.cpu - r.base) / r.base) * 100).toFixed(1)}%`) },
+      { title: `vs ${targets[0]}`, value: (r) => (r.target === targets[0] ? '-' : pct(r.cpu / r.base - 1)) },
+      // The robust figure: an outlier cell (a disturbed moment) moves a mean, not a median.
+      ...(withPairs ? [{ title: 'paired: median (min to max)', value: (r: (typeof rows)[number]) => (r.target === targets[0] || !r.pairs.length ? '-' : `${pct(median(r.pairs))} (${pct(r.pairs[0])} to ${pct(r.pairs[r.pairs.length - 1])})`) }] : []),
     ],
     rows,
   );
+}
+
+function median(sorted: number[]): number {
+  const m = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
 }

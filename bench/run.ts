@@ -3,7 +3,8 @@
 // the same fake Anthropic API, each in its own process. Every row prints its ratio to the floor.
 // --observe: the server in four settings (metrics and traces off, metrics only, both on exporting
 // OTLP/HTTP to a receiver in this process, both on with one trace in ten sampled; /metrics scraped
-// every --scrape-s seconds), each in --replicas processes (default 2), lean routes only.
+// every --scrape-s seconds), each in --replicas processes (default 2), lean routes only; the four
+// of a replica are loaded at the same time, and each is compared with the one with both off.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { baseEnv, isAlive, pin, planPinning, spawnNode, stopAll, type Child } from './children.js';
 import { coldStart } from './cold-start.js';
-import { firstTokens, measure, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
+import { firstTokens, measure, measureTogether, openStreams, probe, useApiKey, warmUp, type Cell, type FirstToken } from './load.js';
 import { rssMb } from './proc-stats.js';
 import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
 import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
@@ -151,23 +152,24 @@ async function main(): Promise<void> {
 
   const routes: BenchRoute[] = flags.observe ? [ROUTES.lean, ROUTES['lean-blocking']] : flags.routes;
   const targets: Child[] = [];
+  /** --observe: each replica's four settings. */
+  const groups: Child[][] = [];
   if (flags.observe) {
     const receiver = await startSpanReceiver();
     // Each setting in --replicas processes of the same name (the tables average them): two processes
     // with identical settings can differ by 10–20% for their whole life (JIT decisions, memory
     // layout), which would otherwise be read as the cost of a setting.
     for (let r = 0; r < flags.replicas; r++) {
-      targets.push(await server('server, obs off', { AGENTSDK_METRICS: 'off' }));
+      const off = await server('server, obs off', { AGENTSDK_METRICS: 'off' });
       const metricsOnly = await server('server, metrics');
-      targets.push(metricsOnly);
       scrapeEvery(metricsOnly.url, flags.scrapeS);
       const on = await server('server, metrics+traces', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
-      targets.push(on);
       scrapeEvery(on.url, flags.scrapeS);
       // What an operator can trade: every span recorded and encoded costs, one trace in ten costs a tenth.
       const sampled = await server('server, metrics+traces 10%', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
-      targets.push(sampled);
       scrapeEvery(sampled.url, flags.scrapeS);
+      groups.push([off, metricsOnly, on, sampled]);
+      targets.push(off, metricsOnly, on, sampled);
     }
   } else {
     targets.push(await server('server'));
@@ -189,16 +191,20 @@ async function main(): Promise<void> {
     idle.set(target, rssMb(target.pid));
     await warmUp(target, routes, warmup);
   }
-  // Targets take turns cell by cell (and pass by pass, in a rotated order), so a busy moment of the machine does not land on one of them only.
+  // --observe: the settings of one replica measured at the same time, so that the machine's drift
+  // (on a shared host, ±10% within minutes) lands on each alike. Otherwise targets take turns cell
+  // by cell (and pass by pass, in a rotated order), so a busy moment does not land on one of them only.
+  const together = flags.observe ? groups : targets.map((t) => [t]);
   for (let pass = 1; pass <= flags.passes; pass++) {
     for (const route of routes) {
       for (const c of flags.connections) {
-        // Rotated each pass: no target is always the one measured right after the same other.
-        for (const target of targets.map((_, i) => targets[(i + pass - 1) % targets.length])) {
-          check(target);
-          const cell = await measure(target, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle });
-          console.error(`${target.name} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
-          cells.push(cell);
+        // Rotated each pass: no group is always the one measured right after the same other.
+        for (const [g, group] of together.map((_, i) => [(i + pass - 1) % together.length, together[(i + pass - 1) % together.length]] as const)) {
+          check(...group);
+          for (const cell of await measureTogether(group, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle, group: `${pass}/${g}` })) {
+            console.error(`${cell.target} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
+            cells.push(cell);
+          }
         }
       }
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { postJson, postSse, waitFor } from './helpers/http.js';
 import { startOtlpReceiver, type OtlpSpan } from './helpers/otlp.js';
@@ -147,20 +147,21 @@ for (const protocol of ['http/json', 'http/protobuf'] as const) describe(`traces
   });
 });
 
-describe('traces with message contents', () => {
-  const app = useServer({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } });
-  before(() => undefined);
+// Contents are where non-ASCII and long strings come from: both encodings carry them intact.
+for (const protocol of ['http/json', 'http/protobuf'] as const) describe(`traces with message contents (${protocol})`, () => {
+  const app = useServer({ env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' } });
   it('records input and output messages and tool arguments when asked', async () => {
-    app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c1', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'secret answer' }] });
-    const res = await postJson(`${app.url}/v1/run`, { prompt: 'contents please' });
+    const prompt = `contents please, naïve café ✓ ${'long '.repeat(40)}`;
+    app.fake.enqueue({ content: [{ type: 'tool_use', id: 'toolu_c1', name: 'current_time', input: { timezone: 'UTC' } }] }, { content: [{ type: 'text', text: 'secret answer: ünïcödé 🙂' }] });
+    const res = await postJson(`${app.url}/v1/run`, { prompt });
     const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
     const spans = await waitFor(() => {
       const mine = receiver.spans.filter((s) => s.traceId === run.trace_id);
       return mine.filter((s) => s.name.startsWith('chat ')).length === 2 && mine.some((s) => s.name.startsWith('execute_tool')) && mine;
     });
     const chats = spans.filter((s) => s.name.startsWith('chat '));
-    assert.ok(chats.every((c) => String(c.attributes['gen_ai.input.messages']).includes('contents please')));
-    assert.ok(chats.some((c) => String(c.attributes['gen_ai.output.messages']).includes('secret answer')));
+    assert.ok(chats.every((c) => String(c.attributes['gen_ai.input.messages']).includes(prompt)));
+    assert.ok(chats.some((c) => String(c.attributes['gen_ai.output.messages']).includes('secret answer: ünïcödé 🙂')));
     const tool = spans.find((s) => s.name.startsWith('execute_tool'))!;
     assert.equal(tool.attributes['gen_ai.tool.call.arguments'], '{"timezone":"UTC"}');
     assert.match(String(tool.attributes['gen_ai.tool.call.result']), /UTC/);

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ModelCallResult, RunObserver, RunScope } from '../runtime/observer.js';
+import type { ModelCallResult, ModelCallScope, RunObserver, RunScope, ToolCallScope } from '../runtime/observer.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** What the metrics read at scrape time (the process's own state, never per-run data). */
@@ -29,51 +29,39 @@ export class Metrics {
   // The per-run hot path: children resolved once per label set (hot-metrics.ts).
   private readonly httpDuration: HotHistogram;
   private readonly httpRequests: HotCounter;
-  private readonly runsStarted: HotCounter;
-  private readonly runsFinished: HotCounter;
-  private readonly runDuration: HotHistogram;
-  private readonly queueWait: HotHistogram;
-  private readonly ttft: HotHistogram;
-  private readonly modelCalls: HotCounter;
-  private readonly tokens: HotHistogram;
-  private readonly opDuration: HotHistogram;
+  private readonly runSeries: RunSeries;
   private readonly commitDuration: HotHistogram;
   private readonly eventBatch: HotHistogram;
   // Rarer: prom-client's own.
   private readonly retries: Counter;
   private readonly upstreamErrors: Counter<'status'>;
-  private readonly toolCalls: Counter<'agent' | 'tool' | 'outcome'>;
-  private readonly toolDuration: Histogram<'tool' | 'outcome'>;
-  private readonly approvalsRequested: Counter<'agent'>;
-  private readonly approvalsDecided: Counter<'agent' | 'decision'>;
-  private active = 0;
-  private queued = 0;
 
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new HotHistogram('http_server_request_duration_seconds', 'HTTP requests by route template and status (SSE: until the stream ends)', ['method', 'route', 'status'], SECONDS, this.registry);
     this.httpRequests = new HotCounter('agentsdk_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], this.registry);
-    this.runsStarted = new HotCounter('agentsdk_runs_started_total', 'Run stretches launched (resumed="true": a waiting run going on)', ['agent', 'origin', 'resumed'], this.registry);
-    this.runsFinished = new HotCounter('agentsdk_runs_finished_total', 'Run stretches ended, by final status', ['agent', 'origin', 'status'], this.registry);
-    this.runDuration = new HotHistogram('agentsdk_run_duration_seconds', 'Run stretch from launch to its stored end', ['agent', 'status'], SECONDS, this.registry);
-    this.queueWait = new HotHistogram('agentsdk_run_queue_wait_seconds', "Time a run waited for its thread's turn", ['agent'], SECONDS, this.registry);
-    this.ttft = new HotHistogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Model call start to the first text, reasoning or tool delta', ['agent', 'gen_ai_request_model'], GENAI_SECONDS, this.registry);
-    this.modelCalls = new HotCounter('agentsdk_model_calls_total', 'Model calls by outcome (ok, error, cancelled)', ['agent', 'model', 'outcome'], this.registry);
-    this.tokens = new HotHistogram('gen_ai_client_token_usage', 'Tokens per model call by type (input, output, cache_read, cache_write); _sum is the total', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'], TOKEN_BUCKETS, this.registry);
-    this.opDuration = new HotHistogram('gen_ai_client_operation_duration_seconds', 'Model call duration (error_type set when it failed)', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'], GENAI_SECONDS, this.registry);
+    const runsStarted = new HotCounter('agentsdk_runs_started_total', 'Run stretches launched (resumed="true": a waiting run going on)', ['agent', 'origin', 'resumed'], this.registry);
+    const runsFinished = new HotCounter('agentsdk_runs_finished_total', 'Run stretches ended, by final status', ['agent', 'origin', 'status'], this.registry);
+    const runDuration = new HotHistogram('agentsdk_run_duration_seconds', 'Run stretch from launch to its stored end', ['agent', 'status'], SECONDS, this.registry);
+    const queueWait = new HotHistogram('agentsdk_run_queue_wait_seconds', "Time a run waited for its thread's turn", ['agent'], SECONDS, this.registry);
+    const ttft = new HotHistogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Model call start to the first text, reasoning or tool delta', ['agent', 'gen_ai_request_model'], GENAI_SECONDS, this.registry);
+    const modelCalls = new HotCounter('agentsdk_model_calls_total', 'Model calls by outcome (ok, error, cancelled)', ['agent', 'model', 'outcome'], this.registry);
+    const tokens = new HotHistogram('gen_ai_client_token_usage', 'Tokens per model call by type (input, output, cache_read, cache_write); _sum is the total', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'], TOKEN_BUCKETS, this.registry);
+    const opDuration = new HotHistogram('gen_ai_client_operation_duration_seconds', 'Model call duration (error_type set when it failed)', ['agent', 'gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'error_type'], GENAI_SECONDS, this.registry);
     this.retries = new Counter({ name: 'agentsdk_model_retries_total', help: 'Model API requests the SDK retried', registers });
     this.upstreamErrors = new Counter({ name: 'agentsdk_model_upstream_errors_total', help: 'Model API responses that were errors, by HTTP status (network: no response)', labelNames: ['status'], registers });
-    this.toolCalls = new Counter({ name: 'agentsdk_tool_calls_total', help: 'Server tool calls by outcome (ok, error)', labelNames: ['agent', 'tool', 'outcome'], registers });
-    this.toolDuration = new Histogram({ name: 'agentsdk_tool_duration_seconds', help: 'Server tool call duration', labelNames: ['tool', 'outcome'], buckets: SECONDS, registers });
-    this.approvalsRequested = new Counter({ name: 'agentsdk_approvals_requested_total', help: 'Tool calls that asked for a human decision', labelNames: ['agent'], registers });
-    this.approvalsDecided = new Counter({ name: 'agentsdk_approvals_decided_total', help: 'Approval decisions applied when a run went on', labelNames: ['agent', 'decision'], registers });
+    const toolCalls = new Counter({ name: 'agentsdk_tool_calls_total', help: 'Server tool calls by outcome (ok, error)', labelNames: ['agent', 'tool', 'outcome'], registers });
+    const toolDuration = new Histogram({ name: 'agentsdk_tool_duration_seconds', help: 'Server tool call duration', labelNames: ['tool', 'outcome'], buckets: SECONDS, registers });
+    const approvalsRequested = new Counter({ name: 'agentsdk_approvals_requested_total', help: 'Tool calls that asked for a human decision', labelNames: ['agent'], registers });
+    const approvalsDecided = new Counter({ name: 'agentsdk_approvals_decided_total', help: 'Approval decisions applied when a run went on', labelNames: ['agent', 'decision'], registers });
     this.commitDuration = new HotHistogram('agentsdk_store_commit_duration_seconds', "Store commits on a run's path", ['op'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], this.registry);
     this.eventBatch = new HotHistogram('agentsdk_event_batch_size', 'Run events per stored batch', [], [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], this.registry);
 
+    this.runSeries = { runsStarted, runsFinished, runDuration, queueWait, ttft, modelCalls, tokens, opDuration, toolCalls, toolDuration, approvalsRequested, approvalsDecided, active: 0, queued: 0 };
     const self = this;
-    new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.active); } });
-    new Gauge({ name: 'agentsdk_runs_queued', help: "Live runs waiting for their thread's turn", registers, collect() { this.set(self.queued); } });
+    new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.runSeries.active); } });
+    new Gauge({ name: 'agentsdk_runs_queued', help: "Live runs waiting for their thread's turn", registers, collect() { this.set(self.runSeries.queued); } });
     if (sources.waitingRuns) {
       const read = sources.waitingRuns;
       new Gauge({ name: 'agentsdk_runs_waiting', help: 'Runs stored waiting for approvals or client tool results', registers, async collect() { this.set(await read().catch(() => Number.NaN)); } });
@@ -103,16 +91,19 @@ export class Metrics {
 
   /** Per request: the route template (mount prefix + `req.route.path`), never the raw URL. */
   http(): RequestHandler {
-    return (req, res, next) => {
-      const t0 = performance.now();
-      // 'close' follows 'finish' too, and comes alone when the client went away: one listener.
-      res.once('close', () => {
-        const method = METHODS.has(req.method) ? req.method : 'OTHER';
-        const route = routeTemplate(req, res.locals);
-        const status = String(res.statusCode);
-        this.httpRequests.of(method, route, status).inc();
-        this.httpDuration.of(method, route, status).observe((performance.now() - t0) / 1000);
-      });
+    const { httpRequests, httpDuration } = this;
+    // One listener for every response, its start in res.locals: no closure per request. 'close'
+    // follows 'finish' too, and comes alone when the client went away.
+    function closed(this: Response): void {
+      const method = METHODS.has(this.req.method) ? this.req.method : 'OTHER';
+      const route = routeTemplate(this.req, this.locals);
+      const status = String(this.statusCode);
+      httpRequests.of(method, route, status).inc();
+      httpDuration.of(method, route, status).observe((performance.now() - (this.locals.metricsT0 as number)) / 1000);
+    }
+    return (_req, res, next) => {
+      res.locals.metricsT0 = performance.now();
+      res.on('close', closed);
       next();
     };
   }
@@ -131,60 +122,104 @@ export class Metrics {
   readonly observer: RunObserver = {
     traceId: () => undefined,
     commit: (op, seconds) => this.commitDuration.of(op).observe(seconds),
-    run: (info) => this.runScope(info.agentId, info.origin, info.resumed),
+    run: (info) => new RunMetrics(this.runSeries, info.agentId, info.origin, info.resumed),
   };
+}
 
-  private runScope(agent: string, origin: string, resumed: boolean): RunScope {
-    const m = this;
-    const t0 = performance.now();
-    let began = false;
+/** The series a run and its calls observe, and the live-run counts the gauges read. */
+interface RunSeries {
+  runsStarted: HotCounter;
+  runsFinished: HotCounter;
+  runDuration: HotHistogram;
+  queueWait: HotHistogram;
+  ttft: HotHistogram;
+  modelCalls: HotCounter;
+  tokens: HotHistogram;
+  opDuration: HotHistogram;
+  toolCalls: Counter<'agent' | 'tool' | 'outcome'>;
+  toolDuration: Histogram<'tool' | 'outcome'>;
+  approvalsRequested: Counter<'agent'>;
+  approvalsDecided: Counter<'agent' | 'decision'>;
+  active: number;
+  queued: number;
+}
+
+// Scopes as classes: one object per run and per call, not a closure per method.
+class RunMetrics implements RunScope {
+  private readonly t0 = performance.now();
+  private hasBegun = false;
+  constructor(
+    private readonly m: RunSeries,
+    private readonly agent: string,
+    private readonly origin: string,
+    resumed: boolean,
+  ) {
     m.active++;
     m.queued++;
     m.runsStarted.of(agent, origin, String(resumed)).inc();
-    return {
-      began() {
-        if (began) return;
-        began = true;
-        m.queued--;
-        m.queueWait.of(agent).observe((performance.now() - t0) / 1000);
-      },
-      modelCall({ model, startedAt: c0 }) {
-        return {
-          chunk() {
-            m.ttft.of(agent, model).observe((performance.now() - c0) / 1000);
-          },
-          end(r: ModelCallResult) {
-            m.modelCalls.of(agent, model, r.outcome).inc();
-            const errorType = r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
-            m.opDuration.of(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - c0) / 1000);
-            const u = r.usage;
-            // Input is reported even when 0; the others only when the model reported some.
-            m.tokens.of(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
-            m.tokens.of(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
-            if (u.cache_read_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
-            if (u.cache_creation_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
-          },
-        };
-      },
-      toolCall({ name }) {
-        const c0 = performance.now();
-        return {
-          end(outcome) {
-            m.toolCalls.inc({ agent, tool: name, outcome });
-            m.toolDuration.observe({ tool: name, outcome }, (performance.now() - c0) / 1000);
-          },
-        };
-      },
-      approvalsRequested: (n) => m.approvalsRequested.inc({ agent }, n),
-      approvalDecided: (approved) => m.approvalsDecided.inc({ agent, decision: approved ? 'approved' : 'denied' }),
-      finished(status) {
-        if (!began) m.queued--;
-        began = true;
-        m.active--;
-        m.runsFinished.of(agent, origin, status).inc();
-        m.runDuration.of(agent, status).observe((performance.now() - t0) / 1000);
-      },
-    };
+  }
+  began(): void {
+    if (this.hasBegun) return;
+    this.hasBegun = true;
+    this.m.queued--;
+    this.m.queueWait.of(this.agent).observe((performance.now() - this.t0) / 1000);
+  }
+  modelCall(c: { model: string; startedAt: number }): ModelCallScope {
+    return new ModelCallMetrics(this.m, this.agent, c.model, c.startedAt);
+  }
+  toolCall(c: { name: string }): ToolCallScope {
+    return new ToolCallMetrics(this.m, this.agent, c.name);
+  }
+  approvalsRequested(n: number): void {
+    this.m.approvalsRequested.inc({ agent: this.agent }, n);
+  }
+  approvalDecided(approved: boolean): void {
+    this.m.approvalsDecided.inc({ agent: this.agent, decision: approved ? 'approved' : 'denied' });
+  }
+  finished(status: string): void {
+    const m = this.m;
+    if (!this.hasBegun) m.queued--;
+    this.hasBegun = true;
+    m.active--;
+    m.runsFinished.of(this.agent, this.origin, status).inc();
+    m.runDuration.of(this.agent, status).observe((performance.now() - this.t0) / 1000);
+  }
+}
+
+class ModelCallMetrics implements ModelCallScope {
+  constructor(
+    private readonly m: RunSeries,
+    private readonly agent: string,
+    private readonly model: string,
+    private readonly c0: number,
+  ) {}
+  chunk(): void {
+    this.m.ttft.of(this.agent, this.model).observe((performance.now() - this.c0) / 1000);
+  }
+  end(r: ModelCallResult): void {
+    const { m, agent, model } = this;
+    m.modelCalls.of(agent, model, r.outcome).inc();
+    const errorType = r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
+    m.opDuration.of(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - this.c0) / 1000);
+    const u = r.usage;
+    // Input is reported even when 0; the others only when the model reported some.
+    m.tokens.of(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
+    m.tokens.of(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
+    if (u.cache_read_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
+    if (u.cache_creation_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
+  }
+}
+
+class ToolCallMetrics implements ToolCallScope {
+  private readonly c0 = performance.now();
+  constructor(
+    private readonly m: RunSeries,
+    private readonly agent: string,
+    private readonly tool: string,
+  ) {}
+  end(outcome: 'ok' | 'error' | 'denied'): void {
+    this.m.toolCalls.inc({ agent: this.agent, tool: this.tool, outcome });
+    this.m.toolDuration.observe({ tool: this.tool, outcome }, (performance.now() - this.c0) / 1000);
   }
 }
 
@@ -195,9 +230,10 @@ export function routeTemplate(req: { route?: { path?: unknown }; baseUrl?: strin
   if (typeof locals.routeTemplate === 'string') return locals.routeTemplate;
   const path = req.route?.path;
   // A router mounted at a path serving its root ('/'): the mount path alone.
-  if (typeof path === 'string') return req.baseUrl && path === '/' ? req.baseUrl : `${req.baseUrl ?? ''}${path}`;
-  if (req.baseUrl) return `${req.baseUrl}/*`;
-  return 'unmatched';
+  const route = typeof path === 'string' ? (req.baseUrl && path === '/' ? req.baseUrl : `${req.baseUrl ?? ''}${path}`) : req.baseUrl ? `${req.baseUrl}/*` : 'unmatched';
+  // Kept for the next to ask (metrics and traces both do, when the response ends).
+  locals.routeTemplate = route;
+  return route;
 }
 
 function fileSize(path: string): number {

@@ -14,6 +14,10 @@ const I32 = 5;
 const NO_PARENT_REMOTE = 0x100; // SpanFlags: "has is_remote", not remote
 const PARENT_REMOTE = 0x300;
 
+/** Each hex digit's value, by char code. */
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+
 /** Each attribute key's bytes (KeyValue field 1): the keys are a few dozen constants. */
 const KEYS = new Map<string, Buffer>();
 
@@ -73,7 +77,7 @@ export class ProtoWriter implements AttributeSink {
     let size = 1;
     for (let v = len; v > 0x7f; v >>>= 7) size++;
     this.room(size - 1);
-    this.buf.copy(this.buf, at + size, at + 1, this.pos);
+    this.buf.copyWithin(at + size, at + 1, this.pos);
     this.pos += size - 1;
     let v = len;
     let i = at;
@@ -84,19 +88,43 @@ export class ProtoWriter implements AttributeSink {
     this.buf[i] = v;
   }
 
+  // Most strings and every id are short ASCII: copied in a loop, which costs less than Buffer's
+  // native byteLength and write (a call into C++ each, several per attribute).
   string(field: number, s: string): void {
     this.tag(field, LEN);
-    const n = Buffer.byteLength(s);
-    this.varint(n);
-    this.room(n);
+    const n = s.length;
+    if (n < 0x80) {
+      this.room(n + 1);
+      const b = this.buf;
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        b[this.pos] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    const len = Buffer.byteLength(s);
+    this.varint(len);
+    this.room(len);
     this.pos += this.buf.write(s, this.pos);
   }
 
+  /** A trace or span id, from its lowercase hex (as generated, and as the W3C propagator accepts it). */
   hex(field: number, id: string): void {
     this.tag(field, LEN);
-    this.varint(id.length >>> 1);
-    this.room(id.length >>> 1);
-    this.pos += this.buf.write(id, this.pos, 'hex');
+    const n = id.length >>> 1;
+    this.varint(n);
+    this.room(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < 2 * n; i += 2) b[p++] = (HEX[id.charCodeAt(i)] << 4) | HEX[id.charCodeAt(i + 1)];
+    this.pos = p;
   }
 
   /** A performance.now() time as epoch nanoseconds (fixed64). */
@@ -134,7 +162,8 @@ export class ProtoWriter implements AttributeSink {
       if (KEYS.size < 1024) KEYS.set(key, k);
     }
     this.room(k.length);
-    this.pos += k.copy(this.buf, this.pos);
+    this.buf.set(k, this.pos);
+    this.pos += k.length;
     const any = this.open(2);
     this.anyValue(value);
     this.close(any);

@@ -134,7 +134,12 @@ class RunSpan extends SpanRecord implements RunScope {
 
 class ChatSpan extends SpanRecord implements ModelCallScope {
   private firstChunk: number | undefined;
-  private result: ModelCallResult | undefined;
+  // What the call's result is exported with, copied out at its end: the result itself holds the
+  // answer's content, which would otherwise be kept until the batch is sent.
+  private usage: ModelCallResult['usage'] | undefined;
+  private responseId: string | undefined;
+  private stopReason: string | null | undefined;
+  private errorType: string | undefined;
   private output: string | undefined;
   private readonly model: string;
   private readonly step: number;
@@ -168,27 +173,32 @@ class ChatSpan extends SpanRecord implements ModelCallScope {
     if (this.input !== undefined) a.attr('gen_ai.input.messages', this.input);
     if (this.system) a.attr('gen_ai.system_instructions', this.system);
     if (this.firstChunk !== undefined) a.attr('gen_ai.response.time_to_first_chunk', this.firstChunk);
-    const r = this.result;
-    if (!r) return;
-    const u = r.usage;
+    const u = this.usage;
+    if (!u) return;
     a.attr('gen_ai.usage.input_tokens', u.input_tokens);
     a.attr('gen_ai.usage.output_tokens', u.output_tokens);
     // Cache tokens only when the model reported some.
     if (u.cache_read_input_tokens) a.attr('gen_ai.usage.cache_read.input_tokens', u.cache_read_input_tokens);
     if (u.cache_creation_input_tokens) a.attr('gen_ai.usage.cache_creation.input_tokens', u.cache_creation_input_tokens);
-    if (r.responseId) a.attr('gen_ai.response.id', r.responseId);
-    if (r.stopReason) a.attr('gen_ai.response.finish_reasons', [r.stopReason]);
+    if (this.responseId) a.attr('gen_ai.response.id', this.responseId);
+    if (this.stopReason) a.attr('gen_ai.response.finish_reasons', [this.stopReason]);
     if (this.output !== undefined) a.attr('gen_ai.output.messages', this.output);
-    if (r.outcome !== 'ok') a.attr('error.type', r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : (r.errorType ?? 'error'));
+    if (this.errorType !== undefined) a.attr('error.type', this.errorType);
   }
   chunk(): void {
     this.firstChunk = (performance.now() - this.startedAt) / 1000;
   }
   end(r: ModelCallResult): void {
     if (this.ended) return;
-    this.result = r;
+    const u = r.usage;
+    this.usage = { input_tokens: u.input_tokens, output_tokens: u.output_tokens, cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens };
+    this.responseId = r.responseId;
+    this.stopReason = r.stopReason;
     if (this.t.content && r.output !== undefined) this.output = json([{ role: 'assistant', content: r.output }]);
-    if (r.outcome !== 'ok') this.status = ERROR;
+    if (r.outcome !== 'ok') {
+      this.status = ERROR;
+      this.errorType = r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : (r.errorType ?? 'error');
+    }
     this.finish(this.t.batcher);
   }
 }
@@ -265,9 +275,11 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
     runSpans: new Map(),
   };
 
+  // The default sampler records every trace that does not come with a parent: no call to make then.
+  const everyRoot = !opts.sampler || opts.sampler.name === 'always_on' || opts.sampler.name === 'parentbased_always_on';
   /** Whether a local root (a span with no parent, or a remote one) is recorded: the sampler's call. */
   const sampled = (traceId: string, name: string, kind: SpanKind, remote?: Context) =>
-    rootSampler.shouldSample(remote ?? ROOT_CONTEXT, traceId, name, kind, NO_ATTRIBUTES, NO_LINKS).decision === SamplingDecision.RECORD_AND_SAMPLED;
+    (everyRoot && remote === undefined) || rootSampler.shouldSample(remote ?? ROOT_CONTEXT, traceId, name, kind, NO_ATTRIBUTES, NO_LINKS).decision === SamplingDecision.RECORD_AND_SAMPLED;
 
   const http = (): RequestHandler => (req, res, next) => {
     // Most requests carry no trace context: nothing to extract.

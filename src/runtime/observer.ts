@@ -71,29 +71,82 @@ const NOOP_SCOPE: RunScope = {
 export const NOOP_OBSERVER: RunObserver = { traceId: () => undefined, run: () => NOOP_SCOPE, commit() {} };
 export const NOOP_RUN_SCOPE = NOOP_SCOPE;
 
-/** Several observers as one (metrics and traces watch the same calls). */
+/**
+ * Several observers as one (metrics and traces watch the same calls), folded into pairs: a run's
+ * scope is then one object, not an array and a closure per method, on every run and call.
+ */
 export function combineObservers(list: RunObserver[]): RunObserver {
-  if (list.length === 0) return NOOP_OBSERVER;
-  if (list.length === 1) return list[0];
-  return {
-    traceId: (parent) => list.map((o) => o.traceId(parent)).find((t) => t !== undefined),
-    commit: (op, s) => list.forEach((o) => o.commit(op, s)),
-    run(info) {
-      const scopes = list.map((o) => o.run(info));
-      return {
-        began: () => scopes.forEach((s) => s.began()),
-        modelCall(m) {
-          const calls = scopes.map((s) => s.modelCall(m));
-          return { chunk: () => calls.forEach((c) => c.chunk()), end: (r) => calls.forEach((c) => c.end(r)) };
-        },
-        toolCall(t) {
-          const calls = scopes.map((s) => s.toolCall(t));
-          return { end: (o, out) => calls.forEach((c) => c.end(o, out)) };
-        },
-        approvalsRequested: (n) => scopes.forEach((s) => s.approvalsRequested(n)),
-        approvalDecided: (a) => scopes.forEach((s) => s.approvalDecided(a)),
-        finished: (st) => scopes.forEach((s) => s.finished(st)),
-      };
-    },
-  };
+  return list.length === 0 ? NOOP_OBSERVER : list.reduce((a, b) => new BothObservers(a, b));
+}
+
+class BothObservers implements RunObserver {
+  constructor(
+    private readonly a: RunObserver,
+    private readonly b: RunObserver,
+  ) {}
+  traceId(parent?: unknown): string | undefined {
+    return this.a.traceId(parent) ?? this.b.traceId(parent);
+  }
+  commit(op: 'startRun' | 'finishRun', seconds: number): void {
+    this.a.commit(op, seconds);
+    this.b.commit(op, seconds);
+  }
+  run(info: RunInfo): RunScope {
+    return new BothRuns(this.a.run(info), this.b.run(info));
+  }
+}
+
+class BothRuns implements RunScope {
+  constructor(
+    private readonly a: RunScope,
+    private readonly b: RunScope,
+  ) {}
+  began(): void {
+    this.a.began();
+    this.b.began();
+  }
+  modelCall(info: Parameters<RunScope['modelCall']>[0]): ModelCallScope {
+    return new BothModelCalls(this.a.modelCall(info), this.b.modelCall(info));
+  }
+  toolCall(info: Parameters<RunScope['toolCall']>[0]): ToolCallScope {
+    return new BothToolCalls(this.a.toolCall(info), this.b.toolCall(info));
+  }
+  approvalsRequested(count: number): void {
+    this.a.approvalsRequested(count);
+    this.b.approvalsRequested(count);
+  }
+  approvalDecided(approved: boolean): void {
+    this.a.approvalDecided(approved);
+    this.b.approvalDecided(approved);
+  }
+  finished(status: string): void {
+    this.a.finished(status);
+    this.b.finished(status);
+  }
+}
+
+class BothModelCalls implements ModelCallScope {
+  constructor(
+    private readonly a: ModelCallScope,
+    private readonly b: ModelCallScope,
+  ) {}
+  chunk(): void {
+    this.a.chunk();
+    this.b.chunk();
+  }
+  end(result: ModelCallResult): void {
+    this.a.end(result);
+    this.b.end(result);
+  }
+}
+
+class BothToolCalls implements ToolCallScope {
+  constructor(
+    private readonly a: ToolCallScope,
+    private readonly b: ToolCallScope,
+  ) {}
+  end(outcome: 'ok' | 'error' | 'denied', output?: string): void {
+    this.a.end(outcome, output);
+    this.b.end(outcome, output);
+  }
 }
