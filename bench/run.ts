@@ -199,7 +199,9 @@ async function main(): Promise<void> {
     for (const route of routes) {
       for (const c of flags.connections) {
         // Rotated each pass: no group is always the one measured right after the same other.
-        for (const [g, group] of together.map((_, i) => [(i + pass - 1) % together.length, together[(i + pass - 1) % together.length]] as const)) {
+        for (let i = 0; i < together.length; i++) {
+          const g = (i + pass - 1) % together.length;
+          const group = together[g];
           check(...group);
           for (const cell of await measureTogether(group, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle, group: `${pass}/${g}` })) {
             console.error(`${cell.target} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);

@@ -134,7 +134,7 @@ class RunSpan extends SpanRecord implements RunScope {
 
 class ChatSpan extends SpanRecord implements ModelCallScope {
   private firstChunk: number | undefined;
-  // What the call's result is exported with, copied out at its end: the result itself holds the
+  // What the call's result is exported with, taken at its end: the result itself holds the
   // answer's content, which would otherwise be kept until the batch is sent.
   private usage: ModelCallResult['usage'] | undefined;
   private responseId: string | undefined;
@@ -190,8 +190,7 @@ class ChatSpan extends SpanRecord implements ModelCallScope {
   }
   end(r: ModelCallResult): void {
     if (this.ended) return;
-    const u = r.usage;
-    this.usage = { input_tokens: u.input_tokens, output_tokens: u.output_tokens, cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens };
+    this.usage = r.usage;
     this.responseId = r.responseId;
     this.stopReason = r.stopReason;
     if (this.t.content && r.output !== undefined) this.output = json([{ role: 'assistant', content: r.output }]);
