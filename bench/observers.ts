@@ -6,9 +6,10 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { RequestHandler } from 'express';
+import { observeHttp } from '../src/observability/http-observer.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { startTracing } from '../src/observability/tracing.js';
-import { NOOP_OBSERVER, type RunObserver } from '../src/runtime/observer.js';
+import { combineObservers, NOOP_OBSERVER, type RunObserver } from '../src/runtime/observer.js';
 
 const N = Number(process.argv[2] ?? 100_000);
 const receiver = spawn(process.execPath, ['-e', `
@@ -60,13 +61,19 @@ console.log('| observers                          | µs CPU/run | over the floor
 console.log('|:-----------------------------------|-----------:|---------------:|');
 floor = await measure('none (the floor)', [], NOOP_OBSERVER);
 const metrics = new Metrics();
-await measure('metrics', [metrics.http()], metrics.observer);
+await measure('metrics', [observeHttp([metrics.httpObserver])!], metrics.observer);
 for (const [name, sampler] of [
   ['traces (parentbased_always_on)', undefined],
   ['traces, one in ten', { name: 'parentbased_traceidratio', ratio: 0.1 }],
   ['traces, always_off', { name: 'always_off', ratio: 1 }],
 ] as const) {
   const tracing = startTracing({ url, content: false, sampler });
-  await measure(name, [tracing.http()], tracing.observer, () => tracing.shutdown());
+  await measure(name, [observeHttp([tracing.httpObserver])!], tracing.observer, () => tracing.shutdown());
+}
+// What the server runs with both on: one HTTP hook and one observer for the two.
+{
+  const both = new Metrics();
+  const tracing = startTracing({ url, content: false });
+  await measure('metrics + traces', [observeHttp([tracing.httpObserver, both.httpObserver])!], combineObservers([tracing.observer, both.observer]), () => tracing.shutdown());
 }
 receiver.kill();

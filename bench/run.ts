@@ -248,11 +248,16 @@ async function main(): Promise<void> {
   if (flags.json) console.log(JSON.stringify({ meta, cells, tokens, cold, memory }));
 }
 
-/** Takes OTLP/HTTP exports and drops them (the receiver's CPU is not the server's). */
+/**
+ * Takes OTLP/HTTP exports and drops them (the receiver's CPU is not the server's). It answers as a
+ * collector does, in the request's encoding: an empty ExportTraceServiceResponse is no bytes in
+ * protobuf and `{}` in JSON (a JSON body to a protobuf export would be a decoding error per batch).
+ */
 async function startSpanReceiver(): Promise<{ url: string }> {
   const s = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    const protobuf = req.headers['content-type'] === 'application/x-protobuf';
+    req.on('end', () => res.writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json' }).end(protobuf ? '' : '{}'));
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   s.unref();

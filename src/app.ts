@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Cluster } from './cluster/cluster.js';
@@ -11,6 +11,7 @@ import { requestGuards } from './http/guards.js';
 import { lazyRoutes } from './http/lazy.js';
 import { leanRoutes } from './http/lean-routes.js';
 import { metricsRoutes } from './http/metrics-routes.js';
+import { observeHttp, type HttpObserver } from './observability/http-observer.js';
 import type { Metrics } from './observability/metrics.js';
 import { trustedHost } from './http/public-url.js';
 import { runRoutes } from './http/run-routes.js';
@@ -38,7 +39,7 @@ export interface AppContext {
   /** False when `/metrics` has a listener of its own (`AGENTSDK_METRICS_ADDR`). */
   serveMetrics?: boolean;
   /** The HTTP server span of each request (tracing on). */
-  tracing?: { http(): RequestHandler };
+  tracing?: { httpObserver: HttpObserver };
   /** Completion webhooks (checked at run starts, shown on runs). */
   webhooks?: WebhookService;
 }
@@ -54,8 +55,8 @@ export function createApp(ctx: AppContext): Express {
   // Who is calling, before anything else runs: CORS (preflights need no credential), the CSRF guard,
   // then the principal (res.locals.principal); URL-building routes then see only a trusted Host.
   // Observed first, so refused requests are counted and traced too.
-  if (ctx.tracing) app.use(ctx.tracing.http());
-  if (ctx.metrics) app.use(ctx.metrics.http());
+  const observed = observeHttp([ctx.tracing?.httpObserver, ctx.metrics?.httpObserver].filter((o): o is HttpObserver => o !== undefined));
+  if (observed) app.use(observed);
   const cors = corsMiddleware(ctx.config);
   if (cors) app.use(cors);
   app.use(crossOriginGuard(ctx.config, isPublicRoute));

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { postJson, postSse, waitFor } from './helpers/http.js';
+import { parseMetrics, total } from './helpers/prometheus.js';
 import { startOtlpReceiver, type OtlpSpan } from './helpers/otlp.js';
 import { useServer } from './helpers/setup.js';
 
@@ -124,6 +125,22 @@ for (const protocol of ['http/json', 'http/protobuf'] as const) describe(`traces
     const server = spans.find((s) => s.name === 'POST /v1/run')!;
     assert.equal(server.parentSpanId ?? '', '');
     assert.equal(spans.find((s) => s.name === 'invoke_agent assistant')!.parentSpanId, server.spanId);
+  });
+
+  it('counts and traces each request through one hook: its span and its metrics series, the same route and status', async () => {
+    const count = async () => total(parseMetrics(await (await fetch(`${app.url}/metrics`)).text()), 'agentsdk_http_requests_total', 'agentsdk_http_requests_total', { method: 'POST', route: '/v1/run', status: '200' });
+    const before = await count();
+    const res = await postJson(`${app.url}/v1/run`, { prompt: 'hi' });
+    assert.equal(res.status, 200);
+    const run = await (await fetch(`${app.url}/v1/runs/${res.body.run_id}`)).json();
+    const server = await waitFor(() => receiver.spans.find((s) => s.traceId === run.trace_id && s.name === 'POST /v1/run'));
+    assert.equal(server.attributes['http.route'], '/v1/run');
+    assert.equal(server.attributes['http.response.status_code'], 200);
+    assert.equal(await count(), before + 1, 'the response closed once, counted once');
+    // A refused request is observed by both too (the hook runs before authentication and routing).
+    const missing = await fetch(`${app.url}/v1/runs/run_nope`);
+    assert.equal(missing.status, 404);
+    await waitFor(() => receiver.spans.some((s) => s.name === 'GET /v1/runs/{id}' && s.attributes['http.response.status_code'] === 404));
   });
 
   it('marks a failed model call and run as errors', async () => {

@@ -15,19 +15,57 @@ interface Value {
   metricName?: string;
 }
 
+/**
+ * Values found by up to five strings, made on first use. A Map per string rather than one joined
+ * key: the strings are short, mostly constants whose hashes V8 keeps, and nothing is built or
+ * allocated for a lookup.
+ */
+export class Keyed<T> {
+  private readonly root = new Map<string, unknown>();
+  constructor(
+    private readonly depth: number,
+    private readonly make: (a: string, b: string, c: string, d: string, e: string) => T,
+  ) {}
+
+  of(a = '', b = '', c = '', d = '', e = ''): T {
+    const n = this.depth;
+    let level = this.root;
+    if (n > 1) level = next(level, a);
+    if (n > 2) level = next(level, b);
+    if (n > 3) level = next(level, c);
+    if (n > 4) level = next(level, d);
+    const last = n <= 1 ? a : n === 2 ? b : n === 3 ? c : n === 4 ? d : e;
+    let value = level.get(last) as T | undefined;
+    if (value === undefined) level.set(last, (value = this.make(a, b, c, d, e)));
+    return value;
+  }
+}
+
+function next(level: Map<string, unknown>, value: string): Map<string, unknown> {
+  let m = level.get(value) as Map<string, unknown> | undefined;
+  if (m === undefined) level.set(value, (m = new Map()));
+  return m;
+}
+
 abstract class HotMetric<C> {
   readonly aggregator = 'sum' as const;
-  /** One Map per label, in labelNames order; the last level holds the children. */
-  private readonly root = new Map<string, unknown>();
   private readonly children: C[] = [];
+  private readonly byValues: Keyed<C>;
 
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly labelNames: readonly string[],
+    labelNames: readonly string[],
     registry: Registry,
   ) {
     if (labelNames.length > 5) throw new Error(`${name}: at most 5 labels`);
+    this.byValues = new Keyed(labelNames.length, (...values) => {
+      const labels: Labels = {};
+      labelNames.forEach((name, i) => (labels[name] = values[i]));
+      const child = this.create(labels);
+      this.children.push(child);
+      return child;
+    });
     // The registry only needs name, help, type, get() and aggregator.
     registry.registerMetric(this as never);
   }
@@ -36,29 +74,9 @@ abstract class HotMetric<C> {
   protected abstract create(labels: Labels): C;
   protected abstract values(child: C): Value[];
 
-  /**
-   * The child of these label values, in labelNames order. A lookup per label rather than one
-   * joined key: the values are short strings, mostly constants whose hashes V8 keeps, and
-   * nothing is built or allocated for an observation.
-   */
+  /** The child of these label values, in labelNames order. */
   of(a = '', b = '', c = '', d = '', e = ''): C {
-    const n = this.labelNames.length;
-    let level = this.root;
-    if (n > 1) level = next(level, a);
-    if (n > 2) level = next(level, b);
-    if (n > 3) level = next(level, c);
-    if (n > 4) level = next(level, d);
-    const last = n <= 1 ? a : n === 2 ? b : n === 3 ? c : n === 4 ? d : e;
-    let child = level.get(last) as C | undefined;
-    if (child === undefined) {
-      const values = [a, b, c, d, e];
-      const labels: Labels = {};
-      this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      child = this.create(labels);
-      level.set(last, child);
-      this.children.push(child);
-    }
-    return child;
+    return this.byValues.of(a, b, c, d, e);
   }
 
   get(): { name: string; help: string; type: string; aggregator: 'sum'; values: Value[] } {
@@ -66,12 +84,6 @@ abstract class HotMetric<C> {
     for (const child of this.children) values.push(...this.values(child));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
-}
-
-function next(level: Map<string, unknown>, value: string): Map<string, unknown> {
-  let m = level.get(value) as Map<string, unknown> | undefined;
-  if (m === undefined) level.set(value, (m = new Map()));
-  return m;
 }
 
 export interface CounterChild {

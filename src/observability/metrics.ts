@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
-import type { RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelCallResult, ModelCallScope, RunObserver, RunScope, ToolCallScope } from '../runtime/observer.js';
-import { HotCounter, HotHistogram } from './hot-metrics.js';
+import { HotCounter, HotHistogram, Keyed, type CounterChild, type HistogramChild } from './hot-metrics.js';
+import type { HttpObserver } from './http-observer.js';
 
 /** What the metrics read at scrape time (the process's own state, never per-run data). */
 export interface MetricsSources {
@@ -27,8 +28,7 @@ const GENAI_SECONDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.1
 export class Metrics {
   readonly registry = new Registry();
   // The per-run hot path: children resolved once per label set (hot-metrics.ts).
-  private readonly httpDuration: HotHistogram;
-  private readonly httpRequests: HotCounter;
+  private readonly httpSeries: Keyed<{ requests: CounterChild; duration: HistogramChild }>;
   private readonly runSeries: RunSeries;
   private readonly commitDuration: HotHistogram;
   private readonly eventBatch: HotHistogram;
@@ -39,8 +39,10 @@ export class Metrics {
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.httpDuration = new HotHistogram('http_server_request_duration_seconds', 'HTTP requests by route template and status (SSE: until the stream ends)', ['method', 'route', 'status'], SECONDS, this.registry);
-    this.httpRequests = new HotCounter('agentsdk_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], this.registry);
+    const httpDuration = new HotHistogram('http_server_request_duration_seconds', 'HTTP requests by route template and status (SSE: until the stream ends)', ['method', 'route', 'status'], SECONDS, this.registry);
+    const httpRequests = new HotCounter('agentsdk_http_requests_total', 'HTTP requests by route template and status', ['method', 'route', 'status'], this.registry);
+    // Both series of a response found by one lookup.
+    this.httpSeries = new Keyed(3, (method, route, status) => ({ requests: httpRequests.of(method, route, status), duration: httpDuration.of(method, route, status) }));
     const runsStarted = new HotCounter('agentsdk_runs_started_total', 'Run stretches launched (resumed="true": a waiting run going on)', ['agent', 'origin', 'resumed'], this.registry);
     const runsFinished = new HotCounter('agentsdk_runs_finished_total', 'Run stretches ended, by final status', ['agent', 'origin', 'status'], this.registry);
     const runDuration = new HotHistogram('agentsdk_run_duration_seconds', 'Run stretch from launch to its stored end', ['agent', 'status'], SECONDS, this.registry);
@@ -58,7 +60,21 @@ export class Metrics {
     this.commitDuration = new HotHistogram('agentsdk_store_commit_duration_seconds', "Store commits on a run's path", ['op'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], this.registry);
     this.eventBatch = new HotHistogram('agentsdk_event_batch_size', 'Run events per stored batch', [], [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000], this.registry);
 
-    this.runSeries = { runsStarted, runsFinished, runDuration, queueWait, ttft, modelCalls, tokens, opDuration, toolCalls, toolDuration, approvalsRequested, approvalsDecided, active: 0, queued: 0 };
+    // What a run and a model call observe, found once per run and per call by agent and model (a
+    // label set's series then show 0 until observed, as Prometheus advises for known label sets).
+    const byAgent = new Keyed(2, (agent, origin) => ({
+      started: [runsStarted.of(agent, origin, 'false'), runsStarted.of(agent, origin, 'true')] as const,
+      queueWait: queueWait.of(agent),
+      ended: new Keyed(1, (status) => ({ count: runsFinished.of(agent, origin, status), duration: runDuration.of(agent, status) })),
+    }));
+    const byModel = new Keyed(2, (agent, model) => ({
+      ttft: ttft.of(agent, model),
+      ok: modelCalls.of(agent, model, 'ok'),
+      okDuration: opDuration.of(agent, 'chat', 'anthropic', model, ''),
+      input: tokens.of(agent, 'chat', 'anthropic', model, 'input'),
+      output: tokens.of(agent, 'chat', 'anthropic', model, 'output'),
+    }));
+    this.runSeries = { byAgent, byModel, modelCalls, tokens, opDuration, toolCalls, toolDuration, approvalsRequested, approvalsDecided, active: 0, queued: 0 };
     const self = this;
     new Gauge({ name: 'agentsdk_runs_active', help: 'Run stretches live in this process (queued or running)', registers, collect() { this.set(self.runSeries.active); } });
     new Gauge({ name: 'agentsdk_runs_queued', help: "Live runs waiting for their thread's turn", registers, collect() { this.set(self.runSeries.queued); } });
@@ -90,23 +106,17 @@ export class Metrics {
   }
 
   /** Per request: the route template (mount prefix + `req.route.path`), never the raw URL. */
-  http(): RequestHandler {
-    const { httpRequests, httpDuration } = this;
-    // One listener for every response, its start in res.locals: no closure per request. 'close'
-    // follows 'finish' too, and comes alone when the client went away.
-    function closed(this: Response): void {
-      const method = METHODS.has(this.req.method) ? this.req.method : 'OTHER';
-      const route = routeTemplate(this.req, this.locals);
-      const status = String(this.statusCode);
-      httpRequests.of(method, route, status).inc();
-      httpDuration.of(method, route, status).observe((performance.now() - (this.locals.metricsT0 as number)) / 1000);
-    }
-    return (_req, res, next) => {
+  readonly httpObserver: HttpObserver = {
+    start(_req: Request, res: Response): void {
       res.locals.metricsT0 = performance.now();
-      res.on('close', closed);
-      next();
-    };
-  }
+    },
+    closed: (res: Response): void => {
+      const method = METHODS.has(res.req.method) ? res.req.method : 'OTHER';
+      const s = this.httpSeries.of(method, routeTemplate(res.req, res.locals), String(res.statusCode));
+      s.requests.inc();
+      s.duration.observe((performance.now() - (res.locals.metricsT0 as number)) / 1000);
+    },
+  };
 
   /** A stored batch of run events (EventWriter). */
   eventBatchStored(rows: number): void {
@@ -128,11 +138,8 @@ export class Metrics {
 
 /** The series a run and its calls observe, and the live-run counts the gauges read. */
 interface RunSeries {
-  runsStarted: HotCounter;
-  runsFinished: HotCounter;
-  runDuration: HotHistogram;
-  queueWait: HotHistogram;
-  ttft: HotHistogram;
+  byAgent: Keyed<AgentRunSeries>;
+  byModel: Keyed<ModelSeries>;
   modelCalls: HotCounter;
   tokens: HotHistogram;
   opDuration: HotHistogram;
@@ -143,26 +150,41 @@ interface RunSeries {
   active: number;
   queued: number;
 }
+interface AgentRunSeries {
+  started: readonly [CounterChild, CounterChild];
+  queueWait: HistogramChild;
+  ended: Keyed<{ count: CounterChild; duration: HistogramChild }>;
+}
+/** An agent's calls of one model: what every successful call observes. */
+interface ModelSeries {
+  ttft: HistogramChild;
+  ok: CounterChild;
+  okDuration: HistogramChild;
+  input: HistogramChild;
+  output: HistogramChild;
+}
 
 // Scopes as classes: one object per run and per call, not a closure per method.
 class RunMetrics implements RunScope {
   private readonly t0 = performance.now();
   private hasBegun = false;
+  private readonly s: AgentRunSeries;
   constructor(
     private readonly m: RunSeries,
     private readonly agent: string,
-    private readonly origin: string,
+    origin: string,
     resumed: boolean,
   ) {
     m.active++;
     m.queued++;
-    m.runsStarted.of(agent, origin, String(resumed)).inc();
+    this.s = m.byAgent.of(agent, origin);
+    this.s.started[resumed ? 1 : 0].inc();
   }
   began(): void {
     if (this.hasBegun) return;
     this.hasBegun = true;
     this.m.queued--;
-    this.m.queueWait.of(this.agent).observe((performance.now() - this.t0) / 1000);
+    this.s.queueWait.observe((performance.now() - this.t0) / 1000);
   }
   modelCall(c: { model: string; startedAt: number }): ModelCallScope {
     return new ModelCallMetrics(this.m, this.agent, c.model, c.startedAt);
@@ -181,30 +203,40 @@ class RunMetrics implements RunScope {
     if (!this.hasBegun) m.queued--;
     this.hasBegun = true;
     m.active--;
-    m.runsFinished.of(this.agent, this.origin, status).inc();
-    m.runDuration.of(this.agent, status).observe((performance.now() - this.t0) / 1000);
+    const ended = this.s.ended.of(status);
+    ended.count.inc();
+    ended.duration.observe((performance.now() - this.t0) / 1000);
   }
 }
 
 class ModelCallMetrics implements ModelCallScope {
+  private readonly s: ModelSeries;
   constructor(
     private readonly m: RunSeries,
     private readonly agent: string,
     private readonly model: string,
     private readonly c0: number,
-  ) {}
+  ) {
+    this.s = m.byModel.of(agent, model);
+  }
   chunk(): void {
-    this.m.ttft.of(this.agent, this.model).observe((performance.now() - this.c0) / 1000);
+    this.s.ttft.observe((performance.now() - this.c0) / 1000);
   }
   end(r: ModelCallResult): void {
-    const { m, agent, model } = this;
-    m.modelCalls.of(agent, model, r.outcome).inc();
-    const errorType = r.outcome === 'ok' ? '' : r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
-    m.opDuration.of(agent, 'chat', 'anthropic', model, errorType).observe((performance.now() - this.c0) / 1000);
+    const { m, s, agent, model } = this;
+    const seconds = (performance.now() - this.c0) / 1000;
+    if (r.outcome === 'ok') {
+      s.ok.inc();
+      s.okDuration.observe(seconds);
+    } else {
+      m.modelCalls.of(agent, model, r.outcome).inc();
+      const errorType = r.errorStatus ? String(r.errorStatus) : r.outcome === 'cancelled' ? 'cancelled' : 'error';
+      m.opDuration.of(agent, 'chat', 'anthropic', model, errorType).observe(seconds);
+    }
     const u = r.usage;
     // Input is reported even when 0; the others only when the model reported some.
-    m.tokens.of(agent, 'chat', 'anthropic', model, 'input').observe(u.input_tokens);
-    m.tokens.of(agent, 'chat', 'anthropic', model, 'output').observe(u.output_tokens);
+    s.input.observe(u.input_tokens);
+    s.output.observe(u.output_tokens);
     if (u.cache_read_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_read').observe(u.cache_read_input_tokens);
     if (u.cache_creation_input_tokens) m.tokens.of(agent, 'chat', 'anthropic', model, 'cache_write').observe(u.cache_creation_input_tokens);
   }

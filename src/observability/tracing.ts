@@ -8,7 +8,8 @@ import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentel
 import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
+import type { HttpObserver } from './http-observer.js';
 import { NOOP_RUN_SCOPE, type ModelCallResult, type ModelCallScope, type RunInfo, type RunObserver, type RunScope, type ToolCallScope } from '../runtime/observer.js';
 import { routeTemplate } from './metrics.js';
 import { protobufSerializer } from './otlp-protobuf.js';
@@ -17,7 +18,7 @@ import { newTraceId, SAMPLED, SCOPE, SpanBatcher, SpanRecord, unrecorded, type A
 export interface Tracing {
   observer: RunObserver;
   /** The HTTP server span of each request (an incoming `traceparent` is its parent); its context goes to `res.locals.trace`. */
-  http(): RequestHandler;
+  httpObserver: HttpObserver;
   /** `trace_id`/`span_id` for a log line with these fields (a line naming a live run's `runId` gets its span's). */
   logFields(fields: Record<string, unknown>): object;
   shutdown(): Promise<void>;
@@ -237,13 +238,14 @@ class ToolSpan extends SpanRecord implements ToolCallScope {
   }
 }
 
-/** One listener for every traced response: 'close' follows 'finish' too, and comes alone when the client went away. */
-function httpClosed(this: Response): void {
-  const span = this.locals.trace as HttpSpan;
-  const route = routeTemplate(this.req, this.locals);
-  span.statusCode = this.statusCode;
+/** The end of a response: its HTTP span (when recorded) ends. */
+function httpClosed(res: Response): void {
+  const span = res.locals.trace;
+  if (!(span instanceof HttpSpan)) return;
+  const route = routeTemplate(res.req, res.locals);
+  span.statusCode = res.statusCode;
   if (route !== 'unmatched') span.route = route;
-  if (this.statusCode >= 500) span.status = ERROR;
+  if (res.statusCode >= 500) span.status = ERROR;
   span.finish(span.t.batcher);
 }
 
@@ -280,16 +282,15 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
   const sampled = (traceId: string, name: string, kind: SpanKind, remote?: Context) =>
     (everyRoot && remote === undefined) || rootSampler.shouldSample(remote ?? ROOT_CONTEXT, traceId, name, kind, NO_ATTRIBUTES, NO_LINKS).decision === SamplingDecision.RECORD_AND_SAMPLED;
 
-  const http = (): RequestHandler => (req, res, next) => {
-    // Most requests carry no trace context: nothing to extract.
-    const remote = req.headers.traceparent === undefined ? undefined : propagation.extract(ROOT_CONTEXT, req.headers);
-    const parent = remote && trace.getSpanContext(remote);
-    const traceId = parent?.traceId ?? newTraceId();
-    if (sampled(traceId, req.method, SERVER, remote)) {
-      res.locals.trace = new HttpSpan(t, traceId, parent, req.method, req.path);
-      res.on('close', httpClosed);
-    } else res.locals.trace = unrecorded(traceId, parent?.traceState);
-    next();
+  const httpObserver: HttpObserver = {
+    start(req: Request, res: Response): void {
+      // Most requests carry no trace context: nothing to extract.
+      const remote = req.headers.traceparent === undefined ? undefined : propagation.extract(ROOT_CONTEXT, req.headers);
+      const parent = remote && trace.getSpanContext(remote);
+      const traceId = parent?.traceId ?? newTraceId();
+      res.locals.trace = sampled(traceId, req.method, SERVER, remote) ? new HttpSpan(t, traceId, parent, req.method, req.path) : unrecorded(traceId, parent?.traceState);
+    },
+    closed: httpClosed,
   };
 
   const run = (info: RunInfo): RunScope => {
@@ -307,7 +308,7 @@ export function startTracing(opts: { url: string; content: boolean; protocol?: '
       run,
       commit() {},
     },
-    http,
+    httpObserver,
     logFields(fields) {
       const span = typeof fields.runId === 'string' ? t.runSpans.get(fields.runId) : undefined;
       return span ? { trace_id: span.traceId, span_id: span.spanId } : NONE;
