@@ -90,7 +90,7 @@ export async function warmUp(target: Child, routes: BenchRoute[], seconds: numbe
   for (const route of routes) await fire({ url: target.url, connections, duration: Math.max(1, seconds / routes.length), requests: requests(route) });
 }
 
-export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number } = {}): Promise<Cell> {
+export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number; group?: string } = {}): Promise<Cell> {
   const [cell] = await measureTogether([target], route, connections, seconds, opts);
   return cell;
 }

@@ -4,7 +4,8 @@
 // --observe: the server in four settings (metrics and traces off, metrics only, both on exporting
 // OTLP/HTTP to a receiver in this process, both on with one trace in ten sampled; /metrics scraped
 // every --scrape-s seconds), each in --replicas processes (default 2), lean routes only; the four
-// of a replica are loaded at the same time, and each is compared with the one with both off.
+// of a replica are loaded at the same time (with --alone: in turns), and each is compared with the
+// one with both off.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { FLOOR, ROUTES, type BenchRoute } from './protocols.js';
 import { coldTable, comparisonTable, firstTokenTable, memoryTable, table } from './report.js';
 
 const USAGE =
-  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--replicas N] [--settle SECONDS] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe] [--pin auto|off] [--json]';
+  'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--connections 1,50] [--routes lean,lean-blocking,rest,ag-ui,ai-sdk,a2a,trpc] [--first-token N] [--streams N] [--passes N] [--replicas N] [--settle SECONDS] [--scrape-s 15] [--db postgres://…] [--api-key KEY (or BENCH_API_KEY)] [--observe [--alone]] [--pin auto|off] [--json]';
 
 function parseFlags() {
   try {
@@ -48,6 +49,8 @@ function parseFlags() {
         'api-key': { type: 'string' },
         json: { type: 'boolean', default: false },
         observe: { type: 'boolean', default: false },
+        // --observe: each setting's process loaded alone, in turns, instead of the four at once.
+        alone: { type: 'boolean', default: false },
         // auto: with taskset and 2+ CPUs, measured processes get the last CPU, the driver and fake the others.
         pin: { type: 'string', default: 'auto' },
       },
@@ -191,8 +194,9 @@ async function main(): Promise<void> {
     idle.set(target, rssMb(target.pid));
     await warmUp(target, routes, warmup);
   }
-  // --observe: the settings of one replica measured at the same time, so that the machine's drift
-  // (on a shared host, ±10% within minutes) lands on each alike. Otherwise targets take turns cell
+  // --observe: the settings of one replica measured at the same time (or with --alone, one right
+  // after the other), so that the machine's drift (on a shared host, ±10% within minutes) lands on
+  // each alike. Otherwise targets take turns cell
   // by cell (and pass by pass, in a rotated order), so a busy moment does not land on one of them only.
   const together = flags.observe ? groups : targets.map((t) => [t]);
   for (let pass = 1; pass <= flags.passes; pass++) {
@@ -203,7 +207,13 @@ async function main(): Promise<void> {
           const g = (i + pass - 1) % together.length;
           const group = together[g];
           check(...group);
-          for (const cell of await measureTogether(group, route, c, duration, { postgres: Boolean(postgres), settleS: flags.settle, group: `${pass}/${g}` })) {
+          const opts = { postgres: Boolean(postgres), settleS: flags.settle, group: `${pass}/${g}` };
+          // --alone: the group's processes one after the other (in an order rotated each pass), each
+          // with the CPU to itself as a deployed server has; the round's cells pair as one group.
+          let measured: Cell[] = [];
+          if (!flags.alone) measured = await measureTogether(group, route, c, duration, opts);
+          else for (let j = 0; j < group.length; j++) measured.push(await measure(group[(j + pass - 1) % group.length], route, c, duration, opts));
+          for (const cell of measured) {
             console.error(`${cell.target} ${route.name} c=${c}: ${cell.reqPerSec.toFixed(0)} req/s, ${cell.cpuMsPerRun.toFixed(2)} ms CPU/run`);
             cells.push(cell);
           }
