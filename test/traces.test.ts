@@ -137,7 +137,7 @@ for (const protocol of ['http/json', 'http/protobuf'] as const) describe(`traces
     assert.equal(server.attributes['http.route'], '/v1/run');
     assert.equal(server.attributes['http.response.status_code'], 200);
     assert.equal(await count(), before + 1, 'the response closed once, counted once');
-    // A refused request is observed by both too (the hook runs before authentication and routing).
+    // An answer that is an error (an unknown run: 404) ends its span with its route and status too.
     const missing = await fetch(`${app.url}/v1/runs/run_nope`);
     assert.equal(missing.status, 404);
     await waitFor(() => receiver.spans.some((s) => s.name === 'GET /v1/runs/{id}' && s.attributes['http.response.status_code'] === 404));
