@@ -90,7 +90,14 @@ export async function warmUp(target: Child, routes: BenchRoute[], seconds: numbe
   for (const route of routes) await fire({ url: target.url, connections, duration: Math.max(1, seconds / routes.length), requests: requests(route) });
 }
 
-export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number; group?: string } = {}): Promise<Cell> {
+/** `group`: cells measured side by side, which the comparison table pairs. */
+export interface MeasureOptions {
+  postgres?: boolean;
+  settleS?: number;
+  group?: string;
+}
+
+export async function measure(target: Child, route: BenchRoute, connections: number, seconds: number, opts: MeasureOptions = {}): Promise<Cell> {
   const [cell] = await measureTogether([target], route, connections, seconds, opts);
   return cell;
 }
@@ -100,7 +107,7 @@ export async function measure(target: Child, route: BenchRoute, connections: num
  * route, each process's own CPU read from /proc). With the targets on one CPU, a slower or busier
  * moment of the machine lands on all of them alike: what --observe compares them by.
  */
-export async function measureTogether(targets: Child[], route: BenchRoute, connections: number, seconds: number, opts: { postgres?: boolean; settleS?: number; group?: string } = {}): Promise<Cell[]> {
+export async function measureTogether(targets: Child[], route: BenchRoute, connections: number, seconds: number, opts: MeasureOptions = {}): Promise<Cell[]> {
   // Unmeasured load first: a process that sat idle while other targets were measured has had its
   // heap shrunk and cold code flushed, and pays for that in the first seconds of load.
   const settle = opts.settleS ?? 2;

@@ -196,8 +196,8 @@ async function main(): Promise<void> {
   }
   // --observe: the settings of one replica measured at the same time (or with --alone, one right
   // after the other), so that the machine's drift (on a shared host, ±10% within minutes) lands on
-  // each alike. Otherwise targets take turns cell
-  // by cell (and pass by pass, in a rotated order), so a busy moment does not land on one of them only.
+  // each alike. Otherwise targets take turns cell by cell (and pass by pass, in a rotated order), so
+  // a busy moment does not land on one of them only.
   const together = flags.observe ? groups : targets.map((t) => [t]);
   for (let pass = 1; pass <= flags.passes; pass++) {
     for (const route of routes) {

@@ -43,14 +43,14 @@ export function hrTime(ms: number): HrTime {
 }
 
 /** A random id; an all-zero one is invalid (W3C trace context), and at these odds drawing again is simplest. */
-function randomId(bytes: number, zero: string): string {
-  const id = randomHex(bytes);
-  return id !== zero ? id : randomId(bytes, zero);
+function randomId(zero: string): string {
+  const id = randomHex(zero.length / 2);
+  return id !== zero ? id : randomId(zero);
 }
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
-export const newTraceId = () => randomId(16, ZERO_TRACE);
-export const newSpanId = () => randomId(8, ZERO_SPAN);
+export const newTraceId = () => randomId(ZERO_TRACE);
+export const newSpanId = () => randomId(ZERO_SPAN);
 
 /** The context of a span that is not recorded: ids only (a run stores its trace id, log lines carry both). */
 export function unrecorded(traceId: string, traceState?: TraceState): SpanContext {
